@@ -1,0 +1,140 @@
+//! The commands behind the CLI, as library functions: `main.rs` only parses arguments and
+//! prints. Tests and sweeps call these directly.
+
+use crate::error::Error;
+use crate::model::Model;
+use crate::output::{self, summary, timeseries::CsvRecorder};
+use crate::presets;
+use crate::run::{simulate, RunOutput};
+use crate::scenario::{self, Override, Scenario};
+use std::path::{Path, PathBuf};
+
+/// Options of `lambdasim run`.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub scenario: PathBuf,
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub overrides: Vec<Override>,
+    pub charts: bool,
+    pub progress: bool,
+}
+
+/// A finished run: where its files are and what it produced.
+pub struct RunReport {
+    pub out_dir: PathBuf,
+    pub scenario: Scenario,
+    pub output: RunOutput,
+}
+
+/// Loads a scenario with overrides and seed, and builds its model.
+pub fn load_model(
+    path: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+) -> Result<(Scenario, Model), Error> {
+    let mut s = scenario::load(path, overrides)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let model = Model::build(&s, base, path)?;
+    Ok((s, model))
+}
+
+/// `lambdasim run`: simulate and write every output file.
+pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
+    let (s, model) = load_model(&opts.scenario, &opts.overrides, opts.seed)?;
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
+    output::prepare_dir(&out_dir)?;
+    let names = model.functions.iter().map(|f| f.name.clone()).collect();
+    let mut rec = CsvRecorder::create(&out_dir.join("timeseries.csv"), names)?;
+    let bar = opts
+        .progress
+        .then(|| progress_bar(model.duration.as_secs_f64()));
+    if let Some(bar) = bar.clone() {
+        rec.on_progress(move |t| bar.set_position(t as u64));
+    }
+    let out = simulate(&model, &mut rec);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let _chart = rec.finish()?;
+    output::write_atomic(
+        &out_dir.join("summary.json"),
+        summary::to_json(&out.summary).as_bytes(),
+    )?;
+    output::write_atomic(
+        &out_dir.join("scenario.resolved.toml"),
+        resolved_toml(&s).as_bytes(),
+    )?;
+    Ok(RunReport {
+        out_dir,
+        scenario: s,
+        output: out,
+    })
+}
+
+fn progress_bar(total_s: f64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total_s.ceil() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} simulating [{bar:40}] {pos}/{len} s simulated, ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    // Shown only for runs that last; indicatif draws nothing when stderr is not a terminal.
+    bar
+}
+
+/// The resolved scenario as TOML, with a header saying what it is.
+pub fn resolved_toml(s: &Scenario) -> String {
+    format!(
+        "# Resolved by lambdasim {}: the scenario with every default filled in.\n# `lambdasim run` on this file reproduces the run exactly.\n{}",
+        env!("CARGO_PKG_VERSION"),
+        s.to_toml()
+    )
+}
+
+/// `lambdasim check`: validate and return the resolved scenario text.
+pub fn check(path: &Path, overrides: &[Override]) -> Result<String, Error> {
+    let (s, _) = load_model(path, overrides, None)?;
+    Ok(resolved_toml(&s))
+}
+
+/// `lambdasim presets`: runtime INIT presets and regional burst quotas, from the model's tables.
+pub fn presets_text() -> String {
+    let mut out =
+        String::from("Runtime presets (default INIT duration, uniform between min and max):\n");
+    out.push_str(&format!(
+        "  {:<18} {:<28} {:>8} {:>8}\n",
+        "runtime", "family", "min", "max"
+    ));
+    for r in presets::RUNTIMES {
+        out.push_str(&format!(
+            "  {:<18} {:<28} {:>6}ms {:>6}ms\n",
+            r.name, r.family, r.init_min_ms, r.init_max_ms
+        ));
+    }
+    out.push_str(
+        "\nLegacy burst quotas (scaling = \"burst\"; then +500 environments per minute):\n",
+    );
+    for (region, q) in presets::BURST_QUOTAS {
+        out.push_str(&format!("  {region:<18} {q:>6}\n"));
+    }
+    out.push_str(&format!(
+        "  {:<18} {:>6}\n",
+        "(other regions)",
+        presets::BURST_QUOTA_OTHER
+    ));
+    out.push_str(&format!(
+        "\nPer-function scaling (scaling = \"per-function\", the default): {} environments per {} per function, bucket capacity {}.\n",
+        presets::PER_FUNCTION_STEP,
+        presets::PER_FUNCTION_INTERVAL,
+        presets::PER_FUNCTION_CAPACITY
+    ));
+    out
+}

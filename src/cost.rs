@@ -1,0 +1,101 @@
+//! Cost of a run: requests, on-demand GB-seconds by architecture (INIT of cold starts
+//! included), and provisioned concurrency (allocation plus its lower duration price).
+//! Prices: AWS-FACTS.md "Prices", overridable in `[pricing]`.
+
+use crate::model::FunctionModel;
+use crate::scenario::{Architecture, Pricing};
+use crate::stats::summary::Cost;
+
+/// What one function used over the summary window.
+pub struct Usage {
+    pub invocations: u64,
+    pub billed_ondemand_ms: u128,
+    pub billed_provisioned_ms: u128,
+    /// Length of the summary window, seconds (provisioned concurrency is billed while configured).
+    pub window_s: f64,
+}
+
+pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
+    let gb = f.memory_mb as f64 / 1024.0;
+    let (od, prov_alloc, prov_dur) = match f.architecture {
+        Architecture::X86_64 => (
+            p.gb_second_x86_64,
+            p.provisioned_gb_second_x86_64,
+            p.provisioned_duration_gb_second_x86_64,
+        ),
+        Architecture::Arm64 => (
+            p.gb_second_arm64,
+            p.provisioned_gb_second_arm64,
+            p.provisioned_duration_gb_second_arm64,
+        ),
+    };
+    let requests = u.invocations as f64 * p.request_per_million / 1e6;
+    let compute = u.billed_ondemand_ms as f64 / 1000.0 * gb * od;
+    let provisioned = f.provisioned as f64 * gb * u.window_s * prov_alloc
+        + u.billed_provisioned_ms as f64 / 1000.0 * gb * prov_dur;
+    Cost {
+        requests,
+        compute,
+        provisioned,
+        total: requests + compute + provisioned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::Sampler;
+    use crate::time::Micros;
+
+    fn func(mem: u32, arch: Architecture, prov: u32) -> FunctionModel {
+        FunctionModel {
+            name: "f".into(),
+            memory_mb: mem,
+            architecture: arch,
+            timeout: Micros::from_secs(3),
+            duration: Sampler::Fixed(0),
+            init: Sampler::Fixed(0),
+            idle_timeout: Sampler::Fixed(0),
+            max_lifetime: Micros::from_secs(1),
+            reserved: None,
+            provisioned: prov,
+            error_rate: 0.0,
+        }
+    }
+
+    #[test]
+    fn one_million_one_second_invocations_at_1gb_x86() {
+        // 1M requests x 1 s x 1 GB = $0.20 + 1e6 GB-s x $0.0000166667 = $16.6667.
+        let u = Usage {
+            invocations: 1_000_000,
+            billed_ondemand_ms: 1_000_000_000,
+            billed_provisioned_ms: 0,
+            window_s: 0.0,
+        };
+        let c = cost(
+            &func(1024, Architecture::X86_64, 0),
+            &Pricing::default(),
+            &u,
+        );
+        assert!((c.requests - 0.20).abs() < 1e-9);
+        assert!((c.compute - 16.6667).abs() < 1e-6);
+        assert!((c.total - 16.8667).abs() < 1e-6);
+    }
+
+    #[test]
+    fn provisioned_allocation_for_an_hour_on_arm() {
+        // 10 environments x 2 GB x 3600 s x $0.0000033334.
+        let u = Usage {
+            invocations: 0,
+            billed_ondemand_ms: 0,
+            billed_provisioned_ms: 0,
+            window_s: 3600.0,
+        };
+        let c = cost(
+            &func(2048, Architecture::Arm64, 10),
+            &Pricing::default(),
+            &u,
+        );
+        assert!((c.provisioned - 10.0 * 2.0 * 3600.0 * 0.0000033334).abs() < 1e-9);
+    }
+}

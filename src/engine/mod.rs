@@ -1,0 +1,745 @@
+//! The discrete-event engine: clock, event queue, execution environments, admission and the
+//! bookkeeping of statistics. One [`Sim`] runs one [`Model`] with one seed.
+//!
+//! Time semantics: integer microseconds from 0 to the model's duration. Arrivals stop at the
+//! end; whatever is still running, queued or waiting to be retried then is counted as in
+//! flight. Events at the same instant run completions first, then timers, then arrivals (see
+//! [`queue`]); buckets of the time series close before any event at their end instant.
+//!
+//! Memory grows with live environments and pending requests, never with simulated time: every
+//! per-event structure is a slab reused through a free list, and statistics are histograms.
+
+pub mod queue;
+
+use crate::admission::{Throttle, TokenBucket};
+use crate::load::ArrivalGen;
+use crate::model::Model;
+use crate::rng::{stream, Rng};
+use crate::scenario::{Invocation, Scaling};
+use crate::stats::{BucketCounts, BucketRow, Counters, Histogram, Level, Recorder};
+use crate::time::Micros;
+use queue::{Class, Event, EventQueue};
+use rand::RngExt;
+
+/// Random stream purposes, one per kind of draw, so streams stay independent.
+mod purpose {
+    pub const ARRIVALS: u64 = 1;
+    pub const DURATION: u64 = 2;
+    pub const INIT: u64 = 3;
+    pub const ERRORS: u64 = 4;
+    pub const IDLE: u64 = 5;
+}
+
+/// How an invocation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Error,
+    Timeout,
+}
+
+/// Who is waiting for an invocation's result.
+#[derive(Clone, Copy, Debug)]
+pub enum Caller {
+    /// A sync request: its traffic source and when it first arrived (for end-to-end latency).
+    Sync { source: u32, arrival: u64 },
+}
+
+impl Caller {
+    #[inline]
+    fn arrival(&self) -> u64 {
+        match *self {
+            Caller::Sync { arrival, .. } => arrival,
+        }
+    }
+}
+
+/// An execution environment. Lives in a slab; ids are reused after it is reclaimed.
+#[derive(Clone, Copy, Debug)]
+struct Env {
+    func: u32,
+    provisioned: bool,
+    created: u64,
+    // The invocation in progress (valid while busy).
+    caller: Caller,
+    cold: bool,
+    outcome: Outcome,
+    /// INIT time of this invocation (0 when warm), µs.
+    init: u64,
+    /// Time spent in the handler (duration, or the timeout), µs.
+    run: u64,
+}
+
+/// Per-function state.
+struct FnState {
+    /// Idle provisioned environments (MRU at the end).
+    prov_idle: Vec<u32>,
+    /// Idle on-demand environments with their reclaim time (MRU at the end; reclaimed lazily).
+    idle: Vec<(u32, u64)>,
+    busy: Level,
+    busy_prov: Level,
+    bucket: Option<TokenBucket>,
+    rng_duration: Rng,
+    rng_init: Rng,
+    rng_errors: Rng,
+    rng_idle: Rng,
+    // Statistics.
+    totals: Counters,
+    bucket_counts: BucketCounts,
+    latency: Histogram,
+    latency_cold: Histogram,
+    latency_warm: Histogram,
+    duration: Histogram,
+    bucket_latency: Histogram,
+    billed_ondemand_ms: u128,
+    billed_provisioned_ms: u128,
+}
+
+struct SourceState {
+    gen: ArrivalGen,
+    rng: Rng,
+}
+
+/// What a run produced: totals and distributions for the summary; rows went to the recorder.
+pub struct RunResult {
+    pub functions: Vec<FunctionResult>,
+    pub account_peak: u32,
+    pub account_mean: f64,
+    /// Most environments alive at once (memory bound check).
+    pub max_live_environments: usize,
+    pub events: u64,
+}
+
+pub struct FunctionResult {
+    pub totals: Counters,
+    pub in_flight: u64,
+    pub latency: Histogram,
+    pub latency_cold: Histogram,
+    pub latency_warm: Histogram,
+    pub duration: Histogram,
+    pub concurrency_peak: u32,
+    pub concurrency_mean: f64,
+    pub provisioned_busy_mean: f64,
+    pub billed_ondemand_ms: u128,
+    pub billed_provisioned_ms: u128,
+}
+
+pub struct Sim<'m, R: Recorder> {
+    m: &'m Model,
+    rec: &'m mut R,
+    record: bool,
+    now: u64,
+    end: u64,
+    warmup: u64,
+    queue: EventQueue,
+    envs: Vec<Env>,
+    free_envs: Vec<u32>,
+    funcs: Vec<FnState>,
+    sources: Vec<SourceState>,
+    /// Busy environments of the whole account.
+    account_busy: Level,
+    /// Unreserved pool in use: busy on-demand environments of functions without a reservation
+    /// plus all provisioned environments of those functions.
+    unreserved_used: u32,
+    /// Busy environments of functions without a reservation (UnreservedConcurrentExecutions).
+    unreserved_busy: Level,
+    account_bucket: Option<TokenBucket>,
+    rate_second: u64,
+    rate_count: u64,
+    rate_limit: u64,
+    next_compact: u64,
+    rows: Vec<BucketRow>,
+    account_bucket_latency: Histogram,
+    max_live: usize,
+    events: u64,
+}
+
+impl<'m, R: Recorder> Sim<'m, R> {
+    pub fn new(m: &'m Model, rec: &'m mut R) -> Sim<'m, R> {
+        let seed = m.seed;
+        let a = &m.account;
+        let new_bucket = || {
+            TokenBucket::new(
+                a.bucket_capacity,
+                a.scale_step,
+                a.scale_interval,
+                a.scale_refill,
+            )
+        };
+        let funcs = m
+            .functions
+            .iter()
+            .map(|f| FnState {
+                prov_idle: Vec::new(),
+                idle: Vec::new(),
+                busy: Level::default(),
+                busy_prov: Level::default(),
+                bucket: (a.scaling == Scaling::PerFunction).then(new_bucket),
+                rng_duration: stream(seed, &f.name, purpose::DURATION),
+                rng_init: stream(seed, &f.name, purpose::INIT),
+                rng_errors: stream(seed, &f.name, purpose::ERRORS),
+                rng_idle: stream(seed, &f.name, purpose::IDLE),
+                totals: Counters::default(),
+                bucket_counts: BucketCounts::default(),
+                latency: Histogram::new(),
+                latency_cold: Histogram::new(),
+                latency_warm: Histogram::new(),
+                duration: Histogram::new(),
+                bucket_latency: Histogram::new(),
+                billed_ondemand_ms: 0,
+                billed_provisioned_ms: 0,
+            })
+            .collect();
+        let sources = m
+            .sources
+            .iter()
+            .map(|s| SourceState {
+                gen: ArrivalGen::new(s.profile.clone(), s.arrivals, m.duration),
+                rng: stream(seed, &s.name, purpose::ARRIVALS),
+            })
+            .collect();
+        let record = rec.enabled();
+        Sim {
+            m,
+            rec,
+            record,
+            now: 0,
+            end: m.duration.0,
+            warmup: m.warmup.0,
+            queue: EventQueue::with_capacity(1024),
+            envs: Vec::new(),
+            free_envs: Vec::new(),
+            funcs,
+            sources,
+            account_busy: Level::default(),
+            unreserved_used: 0,
+            unreserved_busy: Level::default(),
+            account_bucket: (a.scaling == Scaling::Burst).then(new_bucket),
+            rate_second: 0,
+            rate_count: 0,
+            rate_limit: a.rps_limit_factor as u64 * a.concurrency_limit as u64,
+            next_compact: 0,
+            rows: Vec::with_capacity(m.functions.len() + 1),
+            account_bucket_latency: Histogram::new(),
+            max_live: 0,
+            events: 0,
+        }
+    }
+
+    /// Runs the model to its end.
+    pub fn run(mut self) -> RunResult {
+        self.create_provisioned();
+        for i in 0..self.sources.len() {
+            self.schedule_arrival(i);
+        }
+        let bucket = self.m.bucket.0.max(1);
+        let mut bucket_end = bucket.min(self.end);
+        let mut bucket_start = 0;
+        while let Some(t) = self.queue.peek_time() {
+            if t >= self.end {
+                break;
+            }
+            while t >= bucket_end {
+                self.close_bucket(bucket_start, bucket_end);
+                bucket_start = bucket_end;
+                bucket_end = (bucket_end + bucket).min(self.end);
+            }
+            let ev = self.queue.pop().expect("peeked");
+            self.now = ev.time;
+            self.events += 1;
+            match ev.class() {
+                Class::Complete => self.complete(ev.id()),
+                Class::Arrival => self.arrival(ev.id()),
+                Class::Timer => {}
+            }
+        }
+        while bucket_start < self.end {
+            self.close_bucket(bucket_start, bucket_end);
+            bucket_start = bucket_end;
+            bucket_end = (bucket_end + bucket).min(self.end);
+        }
+        self.now = self.end;
+        self.finish()
+    }
+
+    /// Provisioned environments are initialized before t = 0 and take no scaling tokens.
+    fn create_provisioned(&mut self) {
+        for f in 0..self.funcs.len() {
+            let fm = &self.m.functions[f];
+            let n = fm.provisioned;
+            let unreserved = fm.reserved.is_none();
+            for _ in 0..n {
+                let id = self.new_env(f as u32, true);
+                self.funcs[f].prov_idle.push(id);
+            }
+            if unreserved {
+                self.unreserved_used += n;
+            }
+        }
+    }
+
+    fn new_env(&mut self, func: u32, provisioned: bool) -> u32 {
+        let env = Env {
+            func,
+            provisioned,
+            created: self.now,
+            caller: Caller::Sync {
+                source: 0,
+                arrival: 0,
+            },
+            cold: false,
+            outcome: Outcome::Success,
+            init: 0,
+            run: 0,
+        };
+        let id = if let Some(id) = self.free_envs.pop() {
+            self.envs[id as usize] = env;
+            id
+        } else {
+            self.envs.push(env);
+            (self.envs.len() - 1) as u32
+        };
+        self.max_live = self.max_live.max(self.envs.len() - self.free_envs.len());
+        id
+    }
+
+    #[inline]
+    fn free_env(&mut self, id: u32) {
+        self.free_envs.push(id);
+    }
+
+    fn schedule_arrival(&mut self, i: usize) {
+        let s = &mut self.sources[i];
+        if let Some(t) = s.gen.next(&mut s.rng) {
+            // Arrival generation is monotone; guard against rounding to an earlier microsecond.
+            let t = t.0.max(self.now);
+            self.queue.push(Event::new(t, Class::Arrival, i as u32));
+        }
+    }
+
+    fn arrival(&mut self, i: u32) {
+        self.schedule_arrival(i as usize);
+        let src = &self.m.sources[i as usize];
+        let f = src.function;
+        let counted = self.now >= self.warmup;
+        if counted {
+            self.funcs[f].totals.requests += 1;
+        }
+        match src.invocation {
+            // Other invocation models arrive with the invocation-model issue; validation rejects
+            // them until then, so they never reach the engine.
+            Invocation::Sync | Invocation::Async | Invocation::Sqs | Invocation::Stream => {
+                let caller = Caller::Sync {
+                    source: i,
+                    arrival: self.now,
+                };
+                if let Err(reason) = self.attempt(f, caller) {
+                    // No client retries: a throttle is final, the request failed.
+                    if counted {
+                        self.funcs[f].totals.failed += 1;
+                    }
+                    let _ = reason;
+                }
+            }
+        }
+    }
+
+    /// One try to invoke function `f`: admission, then a warm or cold start.
+    /// Returns the throttle reason when the attempt was refused.
+    fn attempt(&mut self, f: usize, caller: Caller) -> Result<(), Throttle> {
+        let counted = caller.arrival() >= self.warmup;
+        if counted {
+            self.funcs[f].totals.attempts += 1;
+        }
+        match self.admit(f) {
+            Ok((env, cold)) => {
+                self.start(env, cold, caller, counted);
+                Ok(())
+            }
+            Err(reason) => {
+                let fs = &mut self.funcs[f];
+                fs.bucket_counts.throttles[reason as usize] += 1;
+                if counted {
+                    fs.totals.throttles[reason as usize] += 1;
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    /// The admission order of SPEC section 4. Returns (environment, cold start) or the reason.
+    ///
+    /// Deviation from SPEC: the account-pool check (step 5) runs before warm reuse of an idle
+    /// on-demand environment (step 4) as well as before a cold start, because reusing a warm
+    /// environment also adds a concurrent execution, and concurrency must never exceed the
+    /// account limit (SPEC section 5).
+    #[inline]
+    fn admit(&mut self, f: usize) -> Result<(u32, bool), Throttle> {
+        let now = self.now;
+        let fm = &self.m.functions[f];
+        // 1. Requests-per-second limit of the account (AWS-FACTS.md "Concurrency limits").
+        if self.rate_limit > 0 {
+            let sec = now / 1_000_000;
+            if sec != self.rate_second {
+                self.rate_second = sec;
+                self.rate_count = 0;
+            }
+            if self.rate_count >= self.rate_limit {
+                return Err(Throttle::Rate);
+            }
+        }
+        let fs = &mut self.funcs[f];
+        // 2. Reserved concurrency caps the function (0 switches it off).
+        if let Some(r) = fm.reserved {
+            if fs.busy.value >= r {
+                return Err(Throttle::Reserved);
+            }
+        }
+        // 3. An idle provisioned environment: warm.
+        if let Some(id) = fs.prov_idle.pop() {
+            self.rate_count += 1;
+            return Ok((id, false));
+        }
+        // 5 (before 4, see above). The unreserved pool, for functions without a reservation.
+        let unreserved = fm.reserved.is_none();
+        if unreserved && self.unreserved_used >= self.m.account.unreserved_pool {
+            return Err(Throttle::Account);
+        }
+        // 4. The most recently used idle on-demand environment that is not yet reclaimed.
+        while let Some((id, reclaim_at)) = fs.idle.pop() {
+            if reclaim_at > now {
+                self.rate_count += 1;
+                if unreserved {
+                    self.unreserved_used += 1;
+                }
+                return Ok((id, false));
+            }
+            self.free_envs.push(id);
+        }
+        // 6. A new environment costs one scaling token.
+        let bucket = match fs.bucket.as_mut() {
+            Some(b) => b,
+            None => self
+                .account_bucket
+                .as_mut()
+                .expect("burst mode has an account bucket"),
+        };
+        if !bucket.take(now) {
+            return Err(Throttle::Burst);
+        }
+        self.rate_count += 1;
+        if unreserved {
+            self.unreserved_used += 1;
+        }
+        let id = self.new_env(f as u32, false);
+        Ok((id, true))
+    }
+
+    /// Starts an invocation on environment `id`.
+    fn start(&mut self, id: u32, cold: bool, caller: Caller, counted: bool) {
+        let now = self.now;
+        let warmup = self.warmup;
+        let f = self.envs[id as usize].func as usize;
+        let fm = &self.m.functions[f];
+        let fs = &mut self.funcs[f];
+        let provisioned = self.envs[id as usize].provisioned;
+        let init = if cold {
+            fm.init.sample(&mut fs.rng_init).0
+        } else {
+            0
+        };
+        let duration = fm.duration.sample(&mut fs.rng_duration).0;
+        let (outcome, run) = if duration > fm.timeout.0 {
+            (Outcome::Timeout, fm.timeout.0)
+        } else if fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate {
+            (Outcome::Error, duration)
+        } else {
+            (Outcome::Success, duration)
+        };
+        fs.bucket_counts.invocations += 1;
+        let spill = !provisioned && fm.provisioned > 0;
+        if cold {
+            fs.bucket_counts.cold_starts += 1;
+        }
+        if spill {
+            fs.bucket_counts.spillover += 1;
+        }
+        if counted {
+            fs.totals.invocations += 1;
+            fs.totals.cold_starts += cold as u64;
+            fs.totals.environments_created += cold as u64;
+            fs.totals.spillover += spill as u64;
+        }
+        fs.busy.inc(now, warmup);
+        if provisioned {
+            fs.busy_prov.inc(now, warmup);
+        }
+        self.account_busy.inc(now, warmup);
+        if fm.reserved.is_none() {
+            self.unreserved_busy.inc(now, warmup);
+        }
+        let env = &mut self.envs[id as usize];
+        env.caller = caller;
+        env.cold = cold;
+        env.outcome = outcome;
+        env.init = init;
+        env.run = run;
+        self.queue
+            .push(Event::new(now + init + run, Class::Complete, id));
+    }
+
+    fn complete(&mut self, id: u32) {
+        let now = self.now;
+        let warmup = self.warmup;
+        let env = self.envs[id as usize];
+        let f = env.func as usize;
+        let fm = &self.m.functions[f];
+        let fs = &mut self.funcs[f];
+        let arrival = env.caller.arrival();
+        let counted = arrival >= warmup;
+        let latency = now - arrival;
+        // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
+        let billed_us = if env.cold && !env.provisioned && self.m.pricing.bill_init {
+            env.init + env.run
+        } else {
+            env.run
+        };
+        let billed_ms = billed_us.div_ceil(1000);
+        if env.outcome != Outcome::Success {
+            fs.bucket_counts.errors += 1;
+        }
+        if self.record {
+            fs.bucket_latency.record(latency);
+            self.account_bucket_latency.record(latency);
+        }
+        if counted {
+            let t = &mut fs.totals;
+            match env.outcome {
+                Outcome::Success => t.succeeded += 1,
+                Outcome::Error => {
+                    t.failed += 1;
+                    t.errors += 1;
+                }
+                Outcome::Timeout => {
+                    t.failed += 1;
+                    t.errors += 1;
+                    t.timed_out += 1;
+                }
+            }
+            fs.latency.record(latency);
+            if env.cold {
+                fs.latency_cold.record(latency);
+            } else {
+                fs.latency_warm.record(latency);
+            }
+            fs.duration.record(billed_ms * 1000);
+            if env.provisioned {
+                fs.billed_provisioned_ms += billed_ms as u128;
+            } else {
+                fs.billed_ondemand_ms += billed_ms as u128;
+            }
+        }
+        // The environment is free again (or gone): concurrency drops.
+        fs.busy.dec(now, warmup);
+        if env.provisioned {
+            fs.busy_prov.dec(now, warmup);
+        }
+        self.account_busy.dec(now, warmup);
+        let unreserved = fm.reserved.is_none();
+        if unreserved {
+            self.unreserved_busy.dec(now, warmup);
+        }
+        if env.provisioned {
+            // Provisioned environments are never reclaimed; after a timeout one is
+            // re-initialized in the background (AWS-FACTS.md "Concurrency limits").
+            fs.prov_idle.push(id);
+            return;
+        }
+        if unreserved {
+            self.unreserved_used -= 1;
+        }
+        // After a timeout the environment is discarded (AWS-FACTS.md "Execution environments").
+        let retire_at = env.created + fm.max_lifetime.0;
+        if env.outcome == Outcome::Timeout || now >= retire_at {
+            self.free_env(id);
+            return;
+        }
+        let idle_for = fm.idle_timeout.sample(&mut fs.rng_idle).0;
+        let reclaim_at = (now + idle_for).min(retire_at);
+        fs.idle.push((id, reclaim_at));
+    }
+
+    /// Emits the rows of the bucket [start, end) and resets the per-bucket counts.
+    fn close_bucket(&mut self, start: u64, end: u64) {
+        let warmup = self.warmup;
+        let len = end - start;
+        if end >= self.next_compact {
+            self.compact_idle(end);
+            self.next_compact = end + 10_000_000;
+        }
+        let account_tokens = self.account_bucket.as_mut().map(|b| b.available(end));
+        if !self.record {
+            // Keep the time integrals consistent; nothing else is needed.
+            for fs in &mut self.funcs {
+                fs.busy.close_bucket(end, warmup, len);
+                fs.busy_prov.close_bucket(end, warmup, len);
+                fs.bucket_counts = BucketCounts::default();
+            }
+            self.account_busy.close_bucket(end, warmup, len);
+            self.unreserved_busy.close_bucket(end, warmup, len);
+            return;
+        }
+        self.rows.clear();
+        let mut acc = BucketRow {
+            start: Micros(start),
+            function: None,
+            ..Default::default()
+        };
+        let mut prov_total = 0u64;
+        let mut prov_busy_area = 0.0;
+        for (i, fs) in self.funcs.iter_mut().enumerate() {
+            let fm = &self.m.functions[i];
+            let (cmax, cmean) = fs.busy.close_bucket(end, warmup, len);
+            let (_, pmean) = fs.busy_prov.close_bucket(end, warmup, len);
+            let c = std::mem::take(&mut fs.bucket_counts);
+            let tokens = fs
+                .bucket
+                .as_mut()
+                .map(|b| b.available(end))
+                .or(account_tokens)
+                .unwrap_or(0);
+            let row = BucketRow {
+                start: Micros(start),
+                function: Some(i as u32),
+                invocations: c.invocations,
+                errors: c.errors,
+                throttles: c.throttles,
+                cold_starts: c.cold_starts,
+                concurrency_max: cmax,
+                concurrency_mean: cmean,
+                provisioned_utilization: if fm.provisioned > 0 {
+                    pmean / fm.provisioned as f64
+                } else {
+                    0.0
+                },
+                spillover: c.spillover,
+                unreserved_concurrency: if fm.reserved.is_none() { cmax } else { 0 },
+                scaling_tokens: tokens,
+                latency_p50_ms: fs.bucket_latency.quantile(0.5) / 1e3,
+                latency_p99_ms: fs.bucket_latency.quantile(0.99) / 1e3,
+                async_event_age_ms: c.async_age_max as f64 / 1e3,
+                iterator_age_ms: c.iterator_age_max as f64 / 1e3,
+                dead_letters: c.dead_letters,
+            };
+            fs.bucket_latency.clear();
+            acc.invocations += row.invocations;
+            acc.errors += row.errors;
+            for k in 0..4 {
+                acc.throttles[k] += row.throttles[k];
+            }
+            acc.cold_starts += row.cold_starts;
+            acc.spillover += row.spillover;
+            acc.dead_letters += row.dead_letters;
+            acc.async_event_age_ms = acc.async_event_age_ms.max(row.async_event_age_ms);
+            acc.iterator_age_ms = acc.iterator_age_ms.max(row.iterator_age_ms);
+            if fs.bucket.is_some() {
+                acc.scaling_tokens += tokens;
+            }
+            prov_total += fm.provisioned as u64;
+            prov_busy_area += pmean;
+            self.rows.push(row);
+        }
+        let (amax, amean) = self.account_busy.close_bucket(end, warmup, len);
+        let (umax, _) = self.unreserved_busy.close_bucket(end, warmup, len);
+        acc.concurrency_max = amax;
+        acc.concurrency_mean = amean;
+        acc.unreserved_concurrency = umax;
+        acc.provisioned_utilization = if prov_total > 0 {
+            prov_busy_area / prov_total as f64
+        } else {
+            0.0
+        };
+        if let Some(t) = account_tokens {
+            acc.scaling_tokens = t;
+        }
+        acc.latency_p50_ms = self.account_bucket_latency.quantile(0.5) / 1e3;
+        acc.latency_p99_ms = self.account_bucket_latency.quantile(0.99) / 1e3;
+        self.account_bucket_latency.clear();
+        self.rows.push(acc);
+        self.rec.bucket(&self.rows);
+    }
+
+    /// Frees idle environments whose reclaim time has passed, so memory follows live
+    /// environments even when nothing pops them (load fell to zero).
+    fn compact_idle(&mut self, now: u64) {
+        for fs in &mut self.funcs {
+            let free = &mut self.free_envs;
+            fs.idle.retain(|&(id, at)| {
+                if at <= now {
+                    free.push(id);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+
+    fn finish(mut self) -> RunResult {
+        let now = self.end;
+        let warmup = self.warmup;
+        // In flight: counted requests whose invocation is still running.
+        let mut in_flight = vec![0u64; self.funcs.len()];
+        let mut is_free = vec![false; self.envs.len()];
+        for &id in &self.free_envs {
+            is_free[id as usize] = true;
+        }
+        let mut idle = vec![false; self.envs.len()];
+        for fs in &self.funcs {
+            for &id in &fs.prov_idle {
+                idle[id as usize] = true;
+            }
+            for &(id, _) in &fs.idle {
+                idle[id as usize] = true;
+            }
+        }
+        for (id, e) in self.envs.iter().enumerate() {
+            if !is_free[id] && !idle[id] && e.caller.arrival() >= warmup {
+                in_flight[e.func as usize] += 1;
+            }
+        }
+        let account_mean = self.account_busy.window_mean(now, warmup);
+        let functions = self
+            .funcs
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut fs)| {
+                let prov = self.m.functions[i].provisioned;
+                FunctionResult {
+                    totals: fs.totals,
+                    in_flight: in_flight[i],
+                    concurrency_mean: fs.busy.window_mean(now, warmup),
+                    concurrency_peak: fs.busy.peak,
+                    provisioned_busy_mean: if prov > 0 {
+                        fs.busy_prov.window_mean(now, warmup)
+                    } else {
+                        0.0
+                    },
+                    latency: fs.latency,
+                    latency_cold: fs.latency_cold,
+                    latency_warm: fs.latency_warm,
+                    duration: fs.duration,
+                    billed_ondemand_ms: fs.billed_ondemand_ms,
+                    billed_provisioned_ms: fs.billed_provisioned_ms,
+                }
+            })
+            .collect();
+        RunResult {
+            functions,
+            account_peak: self.account_busy.peak,
+            account_mean,
+            max_live_environments: self.max_live,
+            events: self.events,
+        }
+    }
+}

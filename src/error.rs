@@ -1,0 +1,168 @@
+//! The library's error type. Input errors carry the file, the key path inside it and, where
+//! known, the line and column, so the CLI prints one line a user can act on and exits 2.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A path to a key inside a scenario or sweep file, e.g. `functions[1].memory_mb`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<Seg>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl KeyPath {
+    /// Parses `a.b[2].c` (dots between keys, `[n]` for array elements).
+    pub fn parse(text: &str) -> KeyPath {
+        let mut segs = Vec::new();
+        for part in text.split('.').filter(|p| !p.is_empty()) {
+            let mut rest = part;
+            if let Some(b) = rest.find('[') {
+                if b > 0 {
+                    segs.push(Seg::Key(rest[..b].to_string()));
+                }
+                rest = &rest[b..];
+                while let Some(stripped) = rest.strip_prefix('[') {
+                    let end = stripped.find(']').unwrap_or(stripped.len());
+                    match stripped[..end].parse() {
+                        Ok(i) => segs.push(Seg::Index(i)),
+                        Err(_) => segs.push(Seg::Key(stripped[..end].to_string())),
+                    }
+                    rest = stripped.get(end + 1..).unwrap_or("");
+                }
+            } else {
+                segs.push(Seg::Key(rest.to_string()));
+            }
+        }
+        KeyPath(segs)
+    }
+    pub fn function(i: usize, key: &str) -> KeyPath {
+        KeyPath::parse(&format!("functions[{i}].{key}"))
+    }
+    pub fn traffic(i: usize, key: &str) -> KeyPath {
+        KeyPath::parse(&format!("traffic[{i}].{key}"))
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// Bad input (exit code 2): a file, the key path inside it, line and column, the problem.
+    Input {
+        file: PathBuf,
+        key: Option<KeyPath>,
+        pos: Option<(usize, usize)>,
+        msg: String,
+    },
+    /// Anything else that went wrong at run time (exit code 1), e.g. an unwritable output folder.
+    Runtime(String),
+}
+
+impl Error {
+    pub fn input(file: &Path, key: KeyPath, msg: impl Into<String>) -> Error {
+        Error::Input {
+            file: file.to_path_buf(),
+            key: Some(key),
+            pos: None,
+            msg: msg.into(),
+        }
+    }
+    pub fn input_at(file: &Path, pos: Option<(usize, usize)>, msg: impl Into<String>) -> Error {
+        Error::Input {
+            file: file.to_path_buf(),
+            key: None,
+            pos,
+            msg: msg.into(),
+        }
+    }
+    pub fn runtime(msg: impl Into<String>) -> Error {
+        Error::Runtime(msg.into())
+    }
+    /// The process exit code this error calls for.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input { .. } => 2,
+            Error::Runtime(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input {
+                file,
+                key,
+                pos,
+                msg,
+            } => {
+                write!(f, "{}", file.display())?;
+                if let Some((l, c)) = pos {
+                    write!(f, ":{l}:{c}")?;
+                }
+                write!(f, ": ")?;
+                if let Some(k) = key {
+                    if !k.0.is_empty() {
+                        write!(f, "{k}: ")?;
+                    }
+                }
+                // One line: a multi-line parser message is folded.
+                let one_line: Vec<&str> = msg
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                write!(f, "{}", one_line.join(" "))
+            }
+            Error::Runtime(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_round_trip() {
+        for p in [
+            "functions[1].memory_mb",
+            "account.concurrency_limit",
+            "traffic[0].load.steps[2].rps",
+        ] {
+            assert_eq!(KeyPath::parse(p).to_string(), p);
+        }
+    }
+
+    #[test]
+    fn input_errors_are_one_line_with_position() {
+        let e = Error::Input {
+            file: "s.toml".into(),
+            key: Some(KeyPath::parse("functions[0].memory_mb")),
+            pos: Some((12, 3)),
+            msg: "must be in 128..=10240\n  got 99".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "s.toml:12:3: functions[0].memory_mb: must be in 128..=10240 got 99"
+        );
+        assert_eq!(e.exit_code(), 2);
+    }
+}

@@ -1,0 +1,493 @@
+//! Load shapes (`load = { kind = ... }`) and the arrival processes that turn them into request
+//! times.
+//!
+//! A shape becomes a [`Profile`]: a rate function in requests per second with, for any instant,
+//! an upper bound valid up to a known time. Poisson arrivals use thinning against that local
+//! bound (exact for any rate function, and rejection-free where the rate is piecewise
+//! constant); evenly spaced arrivals integrate the rate. Trace files of per-interval counts are
+//! replayed with exactly the recorded count in every interval.
+
+use crate::rng::Rng;
+use crate::scenario::Arrivals;
+use crate::time::Micros;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Micros,
+    pub rps: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceFormat {
+    /// Decide from the header: Azure Functions trace, counts, or timestamps.
+    #[default]
+    Auto,
+    /// `time_s,count` rows (or one count per line with `interval`).
+    Counts,
+    /// One request timestamp (seconds or duration string) per line.
+    Timestamps,
+    /// Azure Functions public trace: per-minute invocation counts, columns `1`..`1440`.
+    Azure,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LoadSpec {
+    Constant {
+        rps: f64,
+    },
+    Steps {
+        steps: Vec<Step>,
+    },
+    Ramp {
+        from: f64,
+        to: f64,
+        over: Micros,
+        #[serde(default)]
+        start: Micros,
+    },
+    Spike {
+        base: f64,
+        peak: f64,
+        at: Micros,
+        length: Micros,
+    },
+    Diurnal {
+        mean: f64,
+        amplitude: f64,
+        period: Micros,
+        #[serde(default)]
+        phase: Micros,
+    },
+    Trace {
+        path: String,
+        #[serde(default)]
+        format: TraceFormat,
+        /// Counts files without a time column: the length of one row (default 1 s; Azure: 1 m).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<Micros>,
+        /// Azure trace: which row (HashFunction value); default the first row.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        select: Option<String>,
+        /// Multiplies every count (what-if: "twice today's traffic").
+        #[serde(default = "one")]
+        scale: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Highest request rate a scenario may ask for: beyond it a run would never end.
+pub const MAX_RPS: f64 = 10_000_000.0;
+
+impl LoadSpec {
+    /// Range checks; `Err((field, message))`.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let rate = |k: &str, v: f64| -> Result<(), (String, String)> {
+            if !v.is_finite() || v < 0.0 {
+                Err((k.into(), format!("must be a finite number >= 0, got {v}")))
+            } else if v > MAX_RPS {
+                Err((
+                    k.into(),
+                    format!("{v} requests per second is over the limit of {MAX_RPS}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            LoadSpec::Constant { rps } => rate("rps", *rps),
+            LoadSpec::Steps { steps } => {
+                if steps.is_empty() {
+                    return Err(("steps".into(), "needs at least one {at, rps}".into()));
+                }
+                for (i, s) in steps.iter().enumerate() {
+                    rate(&format!("steps[{i}].rps"), s.rps)?;
+                    if i > 0 && s.at <= steps[i - 1].at {
+                        return Err((
+                            format!("steps[{i}].at"),
+                            "steps must be in increasing order of `at`".into(),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            LoadSpec::Ramp { from, to, over, .. } => {
+                rate("from", *from)?;
+                rate("to", *to)?;
+                if over.0 == 0 {
+                    return Err(("over".into(), "must be greater than 0".into()));
+                }
+                Ok(())
+            }
+            LoadSpec::Spike {
+                base, peak, length, ..
+            } => {
+                rate("base", *base)?;
+                rate("peak", *peak)?;
+                if length.0 == 0 {
+                    return Err(("length".into(), "must be greater than 0".into()));
+                }
+                Ok(())
+            }
+            LoadSpec::Diurnal {
+                mean,
+                amplitude,
+                period,
+                ..
+            } => {
+                rate("mean", *mean)?;
+                rate("amplitude", *amplitude)?;
+                rate("mean + amplitude", mean + amplitude)?;
+                if period.0 < 1_000_000 {
+                    return Err(("period".into(), "must be at least 1s".into()));
+                }
+                Ok(())
+            }
+            LoadSpec::Trace {
+                scale, interval, ..
+            } => {
+                if !scale.is_finite() || *scale < 0.0 || *scale > 1e6 {
+                    return Err((
+                        "scale".into(),
+                        "must be a finite number in 0..=1000000".into(),
+                    ));
+                }
+                if matches!(interval, Some(i) if i.0 == 0) {
+                    return Err(("interval".into(), "must be greater than 0".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The highest rate the shape reaches (traces: resolved later from the data).
+    pub fn peak_rps(&self) -> f64 {
+        match self {
+            LoadSpec::Constant { rps } => *rps,
+            LoadSpec::Steps { steps } => steps.iter().map(|s| s.rps).fold(0.0, f64::max),
+            LoadSpec::Ramp { from, to, .. } => from.max(*to),
+            LoadSpec::Spike { base, peak, .. } => base.max(*peak),
+            LoadSpec::Diurnal {
+                mean, amplitude, ..
+            } => mean + amplitude,
+            LoadSpec::Trace { .. } => 0.0,
+        }
+    }
+}
+
+/// Loaded trace data.
+#[derive(Clone, Debug)]
+pub enum TraceData {
+    /// (start, length, count) rows in seconds.
+    Counts(Vec<(f64, f64, u64)>),
+    /// Request times in microseconds, sorted.
+    Timestamps(Arc<[u64]>),
+}
+
+/// A rate function ready for arrival generation.
+#[derive(Clone, Debug)]
+pub enum Profile {
+    /// Piecewise constant: (start_s, rps) sorted by start; rate before the first start is 0.
+    Pieces(Vec<(f64, f64)>),
+    Ramp {
+        from: f64,
+        to: f64,
+        start: f64,
+        over: f64,
+    },
+    Diurnal {
+        mean: f64,
+        amplitude: f64,
+        period: f64,
+        phase: f64,
+    },
+    Counts(Arc<[(f64, f64, u64)]>),
+    Timestamps(Arc<[u64]>),
+}
+
+impl Profile {
+    pub fn new(spec: &LoadSpec, trace: Option<TraceData>) -> Profile {
+        match spec {
+            LoadSpec::Constant { rps } => Profile::Pieces(vec![(0.0, *rps)]),
+            LoadSpec::Steps { steps } => {
+                Profile::Pieces(steps.iter().map(|s| (s.at.as_secs_f64(), s.rps)).collect())
+            }
+            LoadSpec::Ramp {
+                from,
+                to,
+                over,
+                start,
+            } => Profile::Ramp {
+                from: *from,
+                to: *to,
+                start: start.as_secs_f64(),
+                over: over.as_secs_f64(),
+            },
+            LoadSpec::Spike {
+                base,
+                peak,
+                at,
+                length,
+            } => Profile::Pieces(vec![
+                (0.0, *base),
+                (at.as_secs_f64(), *peak),
+                ((*at + *length).as_secs_f64(), *base),
+            ]),
+            LoadSpec::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            } => Profile::Diurnal {
+                mean: *mean,
+                amplitude: *amplitude,
+                period: period.as_secs_f64(),
+                phase: phase.as_secs_f64(),
+            },
+            LoadSpec::Trace { .. } => match trace {
+                Some(TraceData::Counts(rows)) => Profile::Counts(rows.into()),
+                Some(TraceData::Timestamps(ts)) => Profile::Timestamps(ts),
+                None => Profile::Pieces(vec![]),
+            },
+        }
+    }
+
+    /// Requests per second at time `t` (seconds).
+    pub fn rate_at(&self, t: f64) -> f64 {
+        match self {
+            Profile::Pieces(p) => piece_at(p, t).map(|i| p[i].1).unwrap_or(0.0),
+            Profile::Ramp {
+                from,
+                to,
+                start,
+                over,
+            } => {
+                if t < *start {
+                    *from
+                } else if t >= start + over {
+                    *to
+                } else {
+                    from + (to - from) * (t - start) / over
+                }
+            }
+            Profile::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            } => (mean + amplitude * (std::f64::consts::TAU * (t + phase) / period).sin()).max(0.0),
+            Profile::Counts(rows) => {
+                let i = rows.partition_point(|r| r.0 <= t);
+                if i == 0 {
+                    return 0.0;
+                }
+                let (s, len, n) = rows[i - 1];
+                if t < s + len {
+                    n as f64 / len
+                } else {
+                    0.0
+                }
+            }
+            Profile::Timestamps(_) => 0.0,
+        }
+    }
+
+    /// (upper bound of the rate, time until which it holds, rate is exactly constant there).
+    fn bound(&self, t: f64) -> (f64, f64, bool) {
+        match self {
+            Profile::Pieces(p) => {
+                let i = piece_at(p, t);
+                let next = p.get(i.map_or(0, |i| i + 1)).map_or(f64::INFINITY, |x| x.0);
+                (i.map_or(0.0, |i| p[i].1), next, true)
+            }
+            Profile::Ramp {
+                from,
+                to,
+                start,
+                over,
+            } => {
+                if t < *start {
+                    (*from, *start, true)
+                } else if t >= start + over {
+                    (*to, f64::INFINITY, true)
+                } else {
+                    // Sub-pieces of 1/64 of the ramp keep the rejection rate low.
+                    let w = over / 64.0;
+                    let until = (start + ((t - start) / w).floor() * w + w)
+                        .min(start + over)
+                        .max(t + 1e-9);
+                    (self.rate_at(t).max(self.rate_at(until)), until, false)
+                }
+            }
+            Profile::Diurnal {
+                mean,
+                amplitude,
+                period,
+                ..
+            } => {
+                let w = period / 96.0;
+                let until = ((t / w).floor() + 1.0) * w;
+                // The sine's slope is at most amplitude * TAU / period per second.
+                let slack = amplitude * std::f64::consts::TAU / period * w;
+                (
+                    (self.rate_at(t) + slack).min(mean + amplitude),
+                    until,
+                    false,
+                )
+            }
+            Profile::Counts(_) | Profile::Timestamps(_) => (0.0, f64::INFINITY, true),
+        }
+    }
+}
+
+fn piece_at(p: &[(f64, f64)], t: f64) -> Option<usize> {
+    let i = p.partition_point(|x| x.0 <= t);
+    if i == 0 {
+        None
+    } else {
+        Some(i - 1)
+    }
+}
+
+/// The arrival times of one traffic source, generated one at a time without allocation.
+pub struct ArrivalGen {
+    profile: Profile,
+    arrivals: Arrivals,
+    /// Current time in seconds (f64 keeps sub-microsecond gaps of very high rates unbiased).
+    t: f64,
+    end: f64,
+    /// Counts traces: current row and how many arrivals remain in it.
+    row: usize,
+    left_in_row: u64,
+    placed_in_row: u64,
+    row_started: bool,
+}
+
+impl ArrivalGen {
+    pub fn new(profile: Profile, arrivals: Arrivals, end: Micros) -> ArrivalGen {
+        ArrivalGen {
+            profile,
+            arrivals,
+            t: 0.0,
+            end: end.as_secs_f64(),
+            row: 0,
+            left_in_row: 0,
+            placed_in_row: 0,
+            row_started: false,
+        }
+    }
+
+    /// The next arrival strictly before the end of the run, or `None`.
+    pub fn next(&mut self, rng: &mut Rng) -> Option<Micros> {
+        let t = match &self.profile {
+            Profile::Timestamps(ts) => {
+                let v = *ts.get(self.row)?;
+                self.row += 1;
+                v as f64 / 1e6
+            }
+            Profile::Counts(_) => self.next_count_trace(rng)?,
+            _ => match self.arrivals {
+                Arrivals::Poisson => self.next_poisson(rng)?,
+                Arrivals::Uniform => self.next_uniform()?,
+            },
+        };
+        if t >= self.end {
+            return None;
+        }
+        Some(Micros((t * 1e6) as u64))
+    }
+
+    fn next_poisson(&mut self, rng: &mut Rng) -> Option<f64> {
+        loop {
+            if self.t >= self.end {
+                return None;
+            }
+            let (b, until, exact) = self.profile.bound(self.t);
+            if b <= 0.0 {
+                self.t = until;
+                continue;
+            }
+            let u: f64 = rng.random();
+            let cand = self.t - (1.0 - u).ln() / b;
+            if cand >= until {
+                // Memoryless: restart at the boundary with the next bound.
+                self.t = until;
+                continue;
+            }
+            self.t = cand;
+            if exact || rng.random::<f64>() * b <= self.profile.rate_at(cand) {
+                return Some(cand);
+            }
+        }
+    }
+
+    /// Evenly spaced: the next arrival is where the integral of the rate grows by one
+    /// (rate evaluated per sub-piece of at most 1 s for ramps and diurnal shapes).
+    fn next_uniform(&mut self) -> Option<f64> {
+        let mut need = 1.0;
+        loop {
+            if self.t >= self.end {
+                return None;
+            }
+            let (_, until, exact) = self.profile.bound(self.t);
+            let until = if exact {
+                until
+            } else {
+                until.min(self.t.floor() + 1.0)
+            };
+            let r = if exact {
+                self.profile.rate_at(self.t)
+            } else {
+                self.profile.rate_at((self.t + until) / 2.0)
+            };
+            if r > 0.0 {
+                let reach = self.t + need / r;
+                if reach < until {
+                    self.t = reach;
+                    return Some(reach);
+                }
+                need -= (until - self.t) * r;
+            }
+            self.t = until;
+        }
+    }
+
+    /// Exactly the recorded count in each row: in random order-statistic positions for Poisson
+    /// arrivals, evenly spaced for uniform ones.
+    fn next_count_trace(&mut self, rng: &mut Rng) -> Option<f64> {
+        let Profile::Counts(rows) = &self.profile else {
+            return None;
+        };
+        while self.left_in_row == 0 {
+            if self.row_started {
+                self.row += 1;
+            }
+            let &(start, _, n) = rows.get(self.row)?;
+            self.row_started = true;
+            self.left_in_row = n;
+            self.placed_in_row = 0;
+            self.t = start;
+        }
+        let (start, len, n) = rows[self.row];
+        let t = match self.arrivals {
+            Arrivals::Uniform => start + len * (self.placed_in_row as f64 + 0.5) / n as f64,
+            Arrivals::Poisson => {
+                // Next of k sorted uniforms on [t, end): t + (end - t) * (1 - U^(1/k)).
+                let u: f64 = rng.random();
+                self.t + (start + len - self.t) * (1.0 - u.powf(1.0 / self.left_in_row as f64))
+            }
+        };
+        self.t = t;
+        self.left_in_row -= 1;
+        self.placed_in_row += 1;
+        Some(t)
+    }
+}

@@ -1,0 +1,111 @@
+//! The `lambdasim` command line: parses arguments and calls the library (see `lambdasim::app`).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lambdasim::{app, Override};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lambdasim",
+    version,
+    about = "Discrete-event simulator of AWS Lambda concurrency, scaling quotas and retries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario and write summary.json, timeseries.csv, charts and the resolved scenario.
+    Run {
+        scenario: PathBuf,
+        /// Output folder (default: output/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Random seed (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scenario key, e.g. --set account.concurrency_limit=3000 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+        /// Skip the charts.
+        #[arg(long)]
+        no_charts: bool,
+        /// Summary on stdout as a table or JSON.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Validate a scenario and print it with every default filled in.
+    Check {
+        scenario: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+    },
+    /// List runtime INIT presets and regional burst quotas.
+    Presets,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
+    match cmd {
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            set,
+            no_charts,
+            format,
+        } => {
+            let opts = app::RunOptions {
+                scenario,
+                out,
+                seed,
+                overrides: set,
+                charts: !no_charts,
+                progress: std::io::stderr().is_terminal(),
+            };
+            let report = app::run(&opts)?;
+            match format {
+                Format::Text => {
+                    print!(
+                        "{}",
+                        lambdasim::output::summary::to_table(&report.output.summary)
+                    );
+                    println!("outputs in {}", report.out_dir.display());
+                }
+                Format::Json => print!(
+                    "{}",
+                    lambdasim::output::summary::to_json(&report.output.summary)
+                ),
+            }
+        }
+        Command::Check { scenario, set } => print!("{}", app::check(&scenario, &set)?),
+        Command::Presets => print!("{}", app::presets_text()),
+    }
+    Ok(())
+}

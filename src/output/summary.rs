@@ -1,0 +1,94 @@
+//! `summary.json` and the human summary table.
+
+use crate::stats::summary::FunctionSummary;
+use crate::stats::Summary;
+use std::fmt::Write;
+
+pub fn to_json(s: &Summary) -> String {
+    let mut out = serde_json::to_string_pretty(s).expect("summary serializes");
+    out.push('\n');
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+/// A fixed-width table: one column per function and one for the account.
+pub fn to_table(s: &Summary) -> String {
+    let mut cols: Vec<(&str, &FunctionSummary)> =
+        s.functions.iter().map(|(n, f)| (n.as_str(), f)).collect();
+    if s.functions.len() > 1 {
+        cols.push(("account", &s.account));
+    }
+    type Row = (&'static str, fn(&FunctionSummary) -> String);
+    let rows: &[Row] = &[
+        ("requests", |f| f.requests.to_string()),
+        ("invocations", |f| f.invocations.to_string()),
+        ("succeeded", |f| f.succeeded.to_string()),
+        ("failed", |f| f.failed.to_string()),
+        ("  timed out", |f| f.timed_out.to_string()),
+        ("in flight at end", |f| f.in_flight.to_string()),
+        ("throttles", |f| {
+            format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))
+        }),
+        ("  burst (scaling)", |f| f.throttles.burst.to_string()),
+        ("  account pool", |f| f.throttles.account.to_string()),
+        ("  reserved", |f| f.throttles.reserved.to_string()),
+        ("  rate limit", |f| f.throttles.rate.to_string()),
+        ("cold starts", |f| {
+            format!("{} ({})", f.cold_starts, pct(f.cold_start_ratio))
+        }),
+        ("environments created", |f| {
+            f.environments_created.to_string()
+        }),
+        ("latency p50 / p99 ms", |f| {
+            format!("{:.1} / {:.1}", f.latency_ms.p50, f.latency_ms.p99)
+        }),
+        ("latency max ms", |f| format!("{:.1}", f.latency_ms.max)),
+        ("concurrency peak / mean", |f| {
+            format!("{} / {:.1}", f.concurrency.peak, f.concurrency.mean)
+        }),
+        ("provisioned utilization", |f| {
+            pct(f.provisioned.utilization_mean)
+        }),
+        ("spillover invocations", |f| {
+            f.provisioned.spillover_invocations.to_string()
+        }),
+        ("cost USD", |f| format!("{:.4}", f.cost_usd.total)),
+    ];
+    let label_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(_, get)| cols.iter().map(|(_, f)| get(f)).collect())
+        .collect();
+    let widths: Vec<usize> = (0..cols.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].len())
+                .chain([cols[c].0.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "scenario {:?}, seed {}, {} s simulated",
+        s.scenario, s.seed, s.duration_s
+    );
+    let _ = write!(out, "{:label_w$}", "");
+    for (c, (name, _)) in cols.iter().enumerate() {
+        let _ = write!(out, "  {:>w$}", name, w = widths[c]);
+    }
+    out.push('\n');
+    for (r, (label, _)) in rows.iter().enumerate() {
+        let _ = write!(out, "{label:label_w$}");
+        for (c, cell) in cells[r].iter().enumerate() {
+            let _ = write!(out, "  {:>w$}", cell, w = widths[c]);
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,226 @@
+//! `timeseries.csv`: one row per bucket and function plus the account row (`function = *`),
+//! with CloudWatch-style column names (SPEC section 6). Rows stream to disk as buckets close;
+//! a bounded, coarsened copy is kept for charts.
+
+use crate::error::Error;
+use crate::stats::{BucketRow, Recorder};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub const COLUMNS: &[&str] = &[
+    "time_s",
+    "function",
+    "Invocations",
+    "Errors",
+    "Throttles",
+    "ThrottlesBurst",
+    "ThrottlesAccount",
+    "ThrottlesReserved",
+    "ThrottlesRate",
+    "ColdStarts",
+    "ConcurrentExecutions",
+    "ConcurrentExecutionsMean",
+    "ProvisionedConcurrencyUtilization",
+    "ProvisionedConcurrencySpilloverInvocations",
+    "UnreservedConcurrentExecutions",
+    "ScalingTokensAvailable",
+    "LatencyP50Ms",
+    "LatencyP99Ms",
+    "AsyncEventAgeMs",
+    "IteratorAgeMs",
+    "DeadLetters",
+];
+
+/// Most buckets kept per series for charts; longer runs are coarsened by merging neighbours.
+pub const CHART_POINTS: usize = 4000;
+
+/// Writes one row as CSV (no allocation beyond the writer's buffer).
+pub fn write_row(w: &mut impl Write, r: &BucketRow, name: &str) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.4},{},{},{},{:.3},{:.3},{:.3},{:.3},{}",
+        fmt_time(r.start.as_secs_f64()),
+        name,
+        r.invocations,
+        r.errors,
+        r.throttles_total(),
+        r.throttles[0],
+        r.throttles[1],
+        r.throttles[2],
+        r.throttles[3],
+        r.cold_starts,
+        r.concurrency_max,
+        r.concurrency_mean,
+        r.provisioned_utilization,
+        r.spillover,
+        r.unreserved_concurrency,
+        r.scaling_tokens,
+        r.latency_p50_ms,
+        r.latency_p99_ms,
+        r.async_event_age_ms,
+        r.iterator_age_ms,
+        r.dead_letters
+    )
+}
+
+fn fmt_time(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.3}")
+    }
+}
+
+/// Merges bucket `b` into `a` (a coarser bucket): counts add, maxima take the max, means average.
+pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
+    a.invocations += b.invocations;
+    a.errors += b.errors;
+    for k in 0..4 {
+        a.throttles[k] += b.throttles[k];
+    }
+    a.cold_starts += b.cold_starts;
+    a.concurrency_max = a.concurrency_max.max(b.concurrency_max);
+    a.concurrency_mean = (a.concurrency_mean + b.concurrency_mean) / 2.0;
+    a.provisioned_utilization = (a.provisioned_utilization + b.provisioned_utilization) / 2.0;
+    a.spillover += b.spillover;
+    a.unreserved_concurrency = a.unreserved_concurrency.max(b.unreserved_concurrency);
+    a.scaling_tokens = b.scaling_tokens;
+    a.latency_p50_ms = a.latency_p50_ms.max(b.latency_p50_ms);
+    a.latency_p99_ms = a.latency_p99_ms.max(b.latency_p99_ms);
+    a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
+    a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);
+    a.dead_letters += b.dead_letters;
+}
+
+/// Time-series rows kept for charts: at most [`CHART_POINTS`] buckets per series. When full,
+/// neighbouring buckets are merged pairwise and later buckets are merged `factor` at a time.
+#[derive(Default)]
+pub struct ChartSeries {
+    /// Rows grouped per bucket: `per_bucket` rows (functions, then account) per bucket.
+    pub rows: Vec<BucketRow>,
+    pub per_bucket: usize,
+    /// How many simulation buckets one kept bucket stands for.
+    pub factor: usize,
+    pending: usize,
+}
+
+impl ChartSeries {
+    pub fn push(&mut self, rows: &[BucketRow]) {
+        if self.factor == 0 {
+            self.factor = 1;
+            self.per_bucket = rows.len();
+        }
+        if self.pending > 0 {
+            let n = self.rows.len();
+            for (i, r) in rows.iter().enumerate() {
+                merge_rows(&mut self.rows[n - self.per_bucket + i], r);
+            }
+        } else {
+            self.rows.extend_from_slice(rows);
+        }
+        self.pending = (self.pending + 1) % self.factor;
+        if self.pending == 0 && self.rows.len() / self.per_bucket.max(1) >= CHART_POINTS {
+            self.halve();
+        }
+    }
+
+    fn halve(&mut self) {
+        let p = self.per_bucket;
+        let buckets = self.rows.len() / p;
+        let mut out = Vec::with_capacity(self.rows.len() / 2 + p);
+        for b in (0..buckets).step_by(2) {
+            for i in 0..p {
+                let mut r = self.rows[b * p + i].clone();
+                if b + 1 < buckets {
+                    merge_rows(&mut r, &self.rows[(b + 1) * p + i]);
+                }
+                out.push(r);
+            }
+        }
+        self.rows = out;
+        self.factor *= 2;
+    }
+
+    /// Rows of one function (`None`: the account).
+    pub fn series(&self, function: Option<u32>) -> impl Iterator<Item = &BucketRow> {
+        self.rows.iter().filter(move |r| r.function == function)
+    }
+}
+
+/// The CLI's recorder: streams CSV to a temporary file, keeps chart data, reports progress.
+pub struct CsvRecorder {
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    names: Vec<String>,
+    error: Option<std::io::Error>,
+    pub chart: ChartSeries,
+    progress: Option<Box<dyn FnMut(f64)>>,
+}
+
+impl CsvRecorder {
+    pub fn create(path: &Path, function_names: Vec<String>) -> Result<CsvRecorder, Error> {
+        let tmp = super::temp_path(path);
+        let f = File::create(&tmp)
+            .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
+        let mut out = BufWriter::with_capacity(1 << 16, f);
+        writeln!(out, "{}", COLUMNS.join(","))
+            .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
+        Ok(CsvRecorder {
+            out,
+            tmp,
+            path: path.to_path_buf(),
+            names: function_names,
+            error: None,
+            chart: ChartSeries::default(),
+            progress: None,
+        })
+    }
+
+    /// Calls `f(simulated seconds)` as buckets close (progress bars).
+    pub fn on_progress(&mut self, f: impl FnMut(f64) + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// Flushes and moves the file into place.
+    pub fn finish(mut self) -> Result<ChartSeries, Error> {
+        let err = |e: std::io::Error| {
+            Error::runtime(format!("cannot write {}: {e}", self.path.display()))
+        };
+        if let Some(e) = self.error.take() {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(err(e));
+        }
+        self.out.flush().map_err(err)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(err)?;
+        Ok(std::mem::take(&mut self.chart))
+    }
+}
+
+impl Recorder for CsvRecorder {
+    fn bucket(&mut self, rows: &[BucketRow]) {
+        if self.error.is_none() {
+            for r in rows {
+                let name = r.function.map_or("*", |i| self.names[i as usize].as_str());
+                if let Err(e) = write_row(&mut self.out, r, name) {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        self.chart.push(rows);
+        if let (Some(p), Some(r)) = (self.progress.as_mut(), rows.first()) {
+            p(r.start.as_secs_f64());
+        }
+    }
+}
+
+impl Drop for CsvRecorder {
+    fn drop(&mut self) {
+        // A recorder dropped without `finish` (a failed run) leaves no partial file behind.
+        if self.tmp.exists() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}

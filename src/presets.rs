@@ -1,0 +1,160 @@
+//! The platform's numbers, one table each: runtime INIT presets, regional burst quotas and
+//! prices. The model, `lambdasim presets`, `check` and the docs all read these tables.
+
+use crate::dist::DistSpec;
+use crate::time::Micros;
+
+/// A runtime's default INIT (cold start) duration.
+/// Source: AWS-FACTS.md "Execution environments" (typical cold-start durations by runtime).
+pub struct RuntimePreset {
+    pub name: &'static str,
+    pub family: &'static str,
+    pub init_min_ms: u64,
+    pub init_max_ms: u64,
+}
+
+pub const RUNTIMES: &[RuntimePreset] = &[
+    RuntimePreset {
+        name: "python3.9",
+        family: "Python",
+        init_min_ms: 100,
+        init_max_ms: 300,
+    },
+    RuntimePreset {
+        name: "python3.10",
+        family: "Python",
+        init_min_ms: 100,
+        init_max_ms: 300,
+    },
+    RuntimePreset {
+        name: "python3.11",
+        family: "Python",
+        init_min_ms: 100,
+        init_max_ms: 300,
+    },
+    RuntimePreset {
+        name: "python3.12",
+        family: "Python",
+        init_min_ms: 100,
+        init_max_ms: 300,
+    },
+    RuntimePreset {
+        name: "python3.13",
+        family: "Python",
+        init_min_ms: 100,
+        init_max_ms: 300,
+    },
+    RuntimePreset {
+        name: "nodejs18.x",
+        family: "Node.js",
+        init_min_ms: 100,
+        init_max_ms: 200,
+    },
+    RuntimePreset {
+        name: "nodejs20.x",
+        family: "Node.js",
+        init_min_ms: 100,
+        init_max_ms: 200,
+    },
+    RuntimePreset {
+        name: "nodejs22.x",
+        family: "Node.js",
+        init_min_ms: 100,
+        init_max_ms: 200,
+    },
+    RuntimePreset {
+        name: "provided.al2023",
+        family: "Go / Rust (custom runtime)",
+        init_min_ms: 50,
+        init_max_ms: 100,
+    },
+    RuntimePreset {
+        name: "provided.al2",
+        family: "Go / Rust (custom runtime)",
+        init_min_ms: 50,
+        init_max_ms: 100,
+    },
+    RuntimePreset {
+        name: "go",
+        family: "Go / Rust (custom runtime)",
+        init_min_ms: 50,
+        init_max_ms: 100,
+    },
+    RuntimePreset {
+        name: "rust",
+        family: "Go / Rust (custom runtime)",
+        init_min_ms: 50,
+        init_max_ms: 100,
+    },
+    RuntimePreset {
+        name: "java17",
+        family: "Java (no SnapStart)",
+        init_min_ms: 500,
+        init_max_ms: 1000,
+    },
+    RuntimePreset {
+        name: "java21",
+        family: "Java (no SnapStart)",
+        init_min_ms: 500,
+        init_max_ms: 1000,
+    },
+    RuntimePreset {
+        name: "dotnet8",
+        family: ".NET",
+        init_min_ms: 400,
+        init_max_ms: 800,
+    },
+];
+
+pub fn runtime(name: &str) -> Option<&'static RuntimePreset> {
+    RUNTIMES.iter().find(|r| r.name == name)
+}
+
+impl RuntimePreset {
+    pub fn init_dist(&self) -> DistSpec {
+        DistSpec::Uniform {
+            min: Micros::from_millis(self.init_min_ms),
+            max: Micros::from_millis(self.init_max_ms),
+        }
+    }
+}
+
+/// Legacy account burst quotas. Source: AWS-FACTS.md "Scaling quotas" (legacy account burst).
+pub const BURST_QUOTAS: &[(&str, u32)] = &[
+    ("us-east-1", 3000),
+    ("us-west-2", 3000),
+    ("eu-west-1", 3000),
+    ("ap-northeast-1", 1000),
+    ("eu-central-1", 1000),
+    ("us-east-2", 1000),
+];
+/// Burst quota of every region not listed in [`BURST_QUOTAS`].
+pub const BURST_QUOTA_OTHER: u32 = 500;
+
+pub fn burst_quota(region: &str) -> u32 {
+    BURST_QUOTAS
+        .iter()
+        .find(|(r, _)| *r == region)
+        .map(|(_, q)| *q)
+        .unwrap_or(BURST_QUOTA_OTHER)
+}
+
+/// Scaling defaults. Source: AWS-FACTS.md "Scaling quotas".
+pub const PER_FUNCTION_CAPACITY: u32 = 1000;
+pub const PER_FUNCTION_STEP: u32 = 1000;
+pub const PER_FUNCTION_INTERVAL: Micros = Micros::from_secs(10);
+pub const BURST_STEP: u32 = 500;
+pub const BURST_INTERVAL: Micros = Micros::from_secs(60);
+/// Requests per second allowed per unit of account concurrency. Source: AWS-FACTS.md "Concurrency limits".
+pub const RPS_LIMIT_FACTOR: u32 = 10;
+
+/// us-east-1 list prices. Source: AWS-FACTS.md "Prices".
+pub mod prices {
+    pub const REQUEST_PER_MILLION: f64 = 0.20;
+    pub const GB_SECOND_X86: f64 = 0.0000166667;
+    pub const GB_SECOND_ARM: f64 = 0.0000133334;
+    pub const PROVISIONED_GB_SECOND_X86: f64 = 0.0000041667;
+    pub const PROVISIONED_GB_SECOND_ARM: f64 = 0.0000033334;
+    pub const PROVISIONED_DURATION_GB_SECOND_X86: f64 = 0.0000097222;
+    pub const PROVISIONED_DURATION_GB_SECOND_ARM: f64 = 0.0000077778;
+}

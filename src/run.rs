@@ -1,0 +1,139 @@
+//! Running a model: the engine, then the summary. This is the library's main entry point;
+//! the CLI, sweeps and tests all call [`simulate`].
+
+use crate::cost::{cost, Usage};
+use crate::engine::{FunctionResult, RunResult, Sim};
+use crate::model::Model;
+use crate::stats::summary::{Concurrency, FunctionSummary, Percentiles, Provisioned, Throttles};
+use crate::stats::{Histogram, Recorder, Summary};
+
+/// Everything a run produced besides the time series (which went to the recorder).
+pub struct RunOutput {
+    pub summary: Summary,
+    /// Per function (scenario order): end-to-end latency of cold and of warm invocations, µs.
+    pub latency_cold: Vec<Histogram>,
+    pub latency_warm: Vec<Histogram>,
+    pub max_live_environments: usize,
+    pub events: u64,
+}
+
+/// Runs `model` once, sending time-series rows to `rec`.
+pub fn simulate<R: Recorder>(model: &Model, rec: &mut R) -> RunOutput {
+    let result = Sim::new(model, rec).run();
+    summarize(model, result)
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn function_summary(
+    r: &FunctionResult,
+    c: crate::stats::summary::Cost,
+    provisioned: u32,
+) -> FunctionSummary {
+    let t = &r.totals;
+    FunctionSummary {
+        requests: t.requests,
+        attempts: t.attempts,
+        invocations: t.invocations,
+        succeeded: t.succeeded,
+        failed: t.failed,
+        timed_out: t.timed_out,
+        errors: t.errors,
+        throttles: Throttles {
+            total: t.throttles_total(),
+            burst: t.throttles[0],
+            account: t.throttles[1],
+            reserved: t.throttles[2],
+            rate: t.throttles[3],
+        },
+        throttle_ratio: ratio(t.throttles_total(), t.attempts),
+        cold_starts: t.cold_starts,
+        cold_start_ratio: ratio(t.cold_starts, t.invocations),
+        retries: t.retries,
+        dropped: t.dropped,
+        dlq: t.dlq,
+        in_flight: r.in_flight,
+        latency_ms: Percentiles::from_histogram(&r.latency),
+        duration_ms: Percentiles::from_histogram(&r.duration),
+        concurrency: Concurrency {
+            peak: r.concurrency_peak,
+            mean: r.concurrency_mean,
+        },
+        environments_created: t.environments_created,
+        provisioned: Provisioned {
+            utilization_mean: if provisioned > 0 {
+                r.provisioned_busy_mean / provisioned as f64
+            } else {
+                0.0
+            },
+            spillover_invocations: t.spillover,
+        },
+        cost_usd: c,
+    }
+}
+
+fn summarize(model: &Model, r: RunResult) -> RunOutput {
+    let window_s = model.duration.saturating_sub(model.warmup).as_secs_f64();
+    let mut functions = Vec::with_capacity(r.functions.len());
+    let mut acc = FunctionResult {
+        totals: Default::default(),
+        in_flight: 0,
+        latency: Histogram::new(),
+        latency_cold: Histogram::new(),
+        latency_warm: Histogram::new(),
+        duration: Histogram::new(),
+        concurrency_peak: r.account_peak,
+        concurrency_mean: r.account_mean,
+        provisioned_busy_mean: 0.0,
+        billed_ondemand_ms: 0,
+        billed_provisioned_ms: 0,
+    };
+    let mut account_cost = crate::stats::summary::Cost::default();
+    let mut prov_total = 0;
+    for (fm, fr) in model.functions.iter().zip(&r.functions) {
+        let usage = Usage {
+            invocations: fr.totals.invocations,
+            billed_ondemand_ms: fr.billed_ondemand_ms,
+            billed_provisioned_ms: fr.billed_provisioned_ms,
+            window_s,
+        };
+        let c = cost(fm, &model.pricing, &usage);
+        account_cost.requests += c.requests;
+        account_cost.compute += c.compute;
+        account_cost.provisioned += c.provisioned;
+        account_cost.total += c.total;
+        functions.push((fm.name.clone(), function_summary(fr, c, fm.provisioned)));
+        acc.totals.add(&fr.totals);
+        acc.in_flight += fr.in_flight;
+        acc.latency.merge(&fr.latency);
+        acc.duration.merge(&fr.duration);
+        acc.provisioned_busy_mean += fr.provisioned_busy_mean;
+        prov_total += fm.provisioned;
+    }
+    let account = function_summary(&acc, account_cost, prov_total);
+    let summary = Summary {
+        scenario: model.name.clone(),
+        seed: model.seed,
+        duration_s: model.duration.as_secs_f64(),
+        account,
+        functions,
+    };
+    let (latency_cold, latency_warm) = r
+        .functions
+        .into_iter()
+        .map(|f| (f.latency_cold, f.latency_warm))
+        .unzip();
+    RunOutput {
+        summary,
+        latency_cold,
+        latency_warm,
+        max_live_environments: r.max_live_environments,
+        events: r.events,
+    }
+}

@@ -1,0 +1,247 @@
+//! Range and cross-field checks of a resolved scenario. Each failure names the key path.
+
+use super::{Invocation, RetryMode, Scaling, Scenario};
+use crate::error::KeyPath;
+use crate::presets;
+use crate::time::Micros;
+
+type R = Result<(), (KeyPath, String)>;
+
+fn fail(key: KeyPath, msg: impl Into<String>) -> R {
+    Err((key, msg.into()))
+}
+fn k(s: &str) -> KeyPath {
+    KeyPath::parse(s)
+}
+
+/// Longest simulated time a scenario may ask for.
+pub const MAX_DURATION: Micros = Micros::from_secs(90 * 24 * 3600);
+/// Most time-series buckets a run may produce (duration / bucket).
+pub const MAX_BUCKETS: u64 = 50_000_000;
+/// Most requests a run may be expected to simulate (peak rate x duration).
+pub const MAX_REQUESTS: f64 = 2e10;
+pub const MAX_ACCOUNT_LIMIT: u32 = 10_000_000;
+
+pub fn validate(s: &Scenario) -> R {
+    if s.name.trim().is_empty() {
+        return fail(k("name"), "must not be empty");
+    }
+    if s.name.contains(['/', '\\']) || s.name == "." || s.name == ".." {
+        return fail(k("name"), "is used as a folder name: no '/' or '\\'");
+    }
+    if s.duration.0 == 0 {
+        return fail(k("duration"), "must be greater than 0");
+    }
+    if s.duration > MAX_DURATION {
+        return fail(k("duration"), "must be at most 90 days");
+    }
+    if s.bucket.0 < 1000 {
+        return fail(k("bucket"), "must be at least 1ms");
+    }
+    if s.duration.0 / s.bucket.0 > MAX_BUCKETS {
+        return fail(
+            k("bucket"),
+            format!(
+                "{} buckets is over the limit of {MAX_BUCKETS}: use a larger bucket",
+                s.duration.0 / s.bucket.0
+            ),
+        );
+    }
+    if s.warmup >= s.duration {
+        return fail(k("warmup"), "must be shorter than duration");
+    }
+    let a = &s.account;
+    if a.concurrency_limit == 0 || a.concurrency_limit > MAX_ACCOUNT_LIMIT {
+        return fail(
+            k("account.concurrency_limit"),
+            format!("must be in 1..={MAX_ACCOUNT_LIMIT}"),
+        );
+    }
+    if a.unreserved_minimum > a.concurrency_limit {
+        return fail(
+            k("account.unreserved_minimum"),
+            "must not exceed account.concurrency_limit",
+        );
+    }
+    if a.bucket_capacity() == 0 {
+        return fail(k("account.burst_quota"), "must be at least 1");
+    }
+    if a.burst_quota.is_some() && a.scaling != Scaling::Burst {
+        return fail(
+            k("account.burst_quota"),
+            "applies only with scaling = \"burst\"",
+        );
+    }
+    if a.scale_step == Some(0) {
+        return fail(k("account.scale_step"), "must be at least 1");
+    }
+    if a.scale_interval.is_some_and(|i| i.0 < 1000) {
+        return fail(k("account.scale_interval"), "must be at least 1ms");
+    }
+    if a.rps_limit_factor > 1000 {
+        return fail(
+            k("account.rps_limit_factor"),
+            "must be in 0..=1000 (0 = off)",
+        );
+    }
+    if s.functions.is_empty() {
+        return fail(
+            k("functions"),
+            "the scenario needs at least one [[functions]] entry",
+        );
+    }
+    let mut reserved_total: u64 = 0;
+    let mut unreserved_provisioned: u64 = 0;
+    for (i, f) in s.functions.iter().enumerate() {
+        let fk = |key: &str| KeyPath::function(i, key);
+        if f.name.trim().is_empty() {
+            return fail(fk("name"), "must not be empty");
+        }
+        if s.functions[..i].iter().any(|g| g.name == f.name) {
+            return fail(fk("name"), format!("duplicate function name {:?}", f.name));
+        }
+        if !(128..=10240).contains(&f.memory_mb) {
+            return fail(
+                fk("memory_mb"),
+                format!("must be in 128..=10240, got {}", f.memory_mb),
+            );
+        }
+        if f.timeout < Micros::SECOND || f.timeout > Micros::from_secs(900) {
+            return fail(
+                fk("timeout"),
+                format!("must be between 1s and 15m, got {}", f.timeout),
+            );
+        }
+        if !(0.0..=1.0).contains(&f.error_rate) {
+            return fail(
+                fk("error_rate"),
+                format!("must be a probability in 0..=1, got {}", f.error_rate),
+            );
+        }
+        if f.init.is_none() {
+            let names: Vec<&str> = presets::RUNTIMES.iter().map(|r| r.name).collect();
+            return fail(
+                fk("runtime"),
+                format!(
+                    "unknown runtime {:?} (give `init` or one of: {})",
+                    f.runtime,
+                    names.join(", ")
+                ),
+            );
+        }
+        for (key, d) in [
+            ("duration", Some(&f.duration)),
+            ("init", f.init.as_ref()),
+            ("idle_timeout", Some(&f.idle_timeout)),
+        ] {
+            if let Some(d) = d {
+                d.validate()
+                    .map_err(|(field, m)| (fk(&format!("{key}.{field}")), m))?;
+            }
+        }
+        if f.max_lifetime.0 == 0 {
+            return fail(fk("max_lifetime"), "must be greater than 0");
+        }
+        if let Some(r) = f.reserved_concurrency {
+            if r > a.concurrency_limit {
+                return fail(
+                    fk("reserved_concurrency"),
+                    format!(
+                        "{r} exceeds account.concurrency_limit {}",
+                        a.concurrency_limit
+                    ),
+                );
+            }
+            if f.provisioned_concurrency > r {
+                return fail(
+                    fk("provisioned_concurrency"),
+                    format!(
+                        "{} exceeds reserved_concurrency {r}: provisioned must be <= reserved",
+                        f.provisioned_concurrency
+                    ),
+                );
+            }
+            reserved_total += r as u64;
+            let left = a.concurrency_limit as i64 - reserved_total as i64;
+            if left < a.unreserved_minimum as i64 {
+                return fail(
+                    fk("reserved_concurrency"),
+                    format!(
+                        "reservations total {reserved_total}, leaving {left} unreserved of account.concurrency_limit {}; at least account.unreserved_minimum = {} must stay unreserved",
+                        a.concurrency_limit, a.unreserved_minimum
+                    ),
+                );
+            }
+        } else {
+            unreserved_provisioned += f.provisioned_concurrency as u64;
+        }
+        if f.provisioned_concurrency > a.concurrency_limit {
+            return fail(
+                fk("provisioned_concurrency"),
+                "exceeds account.concurrency_limit",
+            );
+        }
+    }
+    let pool = a.concurrency_limit as u64 - reserved_total;
+    if unreserved_provisioned > pool {
+        let i = s
+            .functions
+            .iter()
+            .rposition(|f| f.reserved_concurrency.is_none() && f.provisioned_concurrency > 0)
+            .unwrap_or(0);
+        return fail(
+            KeyPath::function(i, "provisioned_concurrency"),
+            format!("provisioned concurrency of functions without a reservation totals {unreserved_provisioned}, more than the unreserved pool of {pool}"),
+        );
+    }
+    let mut expected_requests = 0.0;
+    for (i, t) in s.traffic.iter().enumerate() {
+        let tk = |key: &str| KeyPath::traffic(i, key);
+        if s.function_index(&t.function).is_none() {
+            let names: Vec<&str> = s.functions.iter().map(|f| f.name.as_str()).collect();
+            return fail(
+                tk("function"),
+                format!(
+                    "no function named {:?} (functions: {})",
+                    t.function,
+                    names.join(", ")
+                ),
+            );
+        }
+        t.load
+            .validate()
+            .map_err(|(field, m)| (tk(&format!("load.{field}")), m))?;
+        expected_requests += t.load.peak_rps() * s.duration.as_secs_f64();
+        if t.invocation != Invocation::Sync {
+            return fail(
+                tk("invocation"),
+                format!(
+                    "{:?} invocations are not implemented yet; use \"sync\"",
+                    t.invocation
+                )
+                .to_lowercase(),
+            );
+        }
+        if t.async_.is_some() || t.sqs.is_some() || t.stream.is_some() {
+            return fail(
+                tk("invocation"),
+                "async/sqs/stream settings need the matching invocation model",
+            );
+        }
+        if let Some(r) = &t.retry {
+            if r.mode != RetryMode::None {
+                return fail(
+                    tk("retry.mode"),
+                    "client retries are not implemented yet; use mode = \"none\"",
+                );
+            }
+        }
+    }
+    if expected_requests > MAX_REQUESTS {
+        return fail(
+            k("traffic"),
+            format!("the traffic asks for about {expected_requests:.2e} requests, over the limit of {MAX_REQUESTS:e}: shorten duration or lower the rate"),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Streaming statistics: counters, time-weighted levels and fixed-memory histograms. Nothing
+//! here stores a sample; memory is fixed per function, whatever the simulated time.
+
+pub mod histogram;
+pub mod summary;
+
+pub use histogram::Histogram;
+pub use summary::Summary;
+
+use crate::time::Micros;
+
+/// Event counts of one function (or the account) over a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// What clients or event sources sent (SQS / streams: messages or records).
+    pub requests: u64,
+    /// Tries to invoke: first tries and retries (SQS / streams: batches).
+    pub attempts: u64,
+    /// Attempts that ran (CloudWatch `Invocations`): errors and timeouts included.
+    pub invocations: u64,
+    pub succeeded: u64,
+    /// Requests that ended without success (last attempt throttled, errored or timed out).
+    pub failed: u64,
+    /// Subset of `failed` whose last attempt timed out.
+    pub timed_out: u64,
+    /// Invocations that ended in a function error or a timeout (CloudWatch `Errors`).
+    pub errors: u64,
+    /// Throttled attempts by reason: burst, account, reserved, rate (see [`crate::admission::Throttle`]).
+    pub throttles: [u64; 4],
+    pub cold_starts: u64,
+    pub retries: u64,
+    pub dropped: u64,
+    pub dlq: u64,
+    pub spillover: u64,
+    pub environments_created: u64,
+}
+
+impl Counters {
+    pub fn throttles_total(&self) -> u64 {
+        self.throttles.iter().sum()
+    }
+    pub fn add(&mut self, o: &Counters) {
+        self.requests += o.requests;
+        self.attempts += o.attempts;
+        self.invocations += o.invocations;
+        self.succeeded += o.succeeded;
+        self.failed += o.failed;
+        self.timed_out += o.timed_out;
+        self.errors += o.errors;
+        for i in 0..4 {
+            self.throttles[i] += o.throttles[i];
+        }
+        self.cold_starts += o.cold_starts;
+        self.retries += o.retries;
+        self.dropped += o.dropped;
+        self.dlq += o.dlq;
+        self.spillover += o.spillover;
+        self.environments_created += o.environments_created;
+    }
+}
+
+/// A quantity that changes at instants (busy environments): its current value, its
+/// time-integral and maximum over the current bucket, and over the summary window.
+#[derive(Clone, Debug, Default)]
+pub struct Level {
+    pub value: u32,
+    last: u64,
+    bucket_area: u128,
+    bucket_max: u32,
+    window_area: u128,
+    pub peak: u32,
+}
+
+impl Level {
+    #[inline]
+    fn accrue(&mut self, now: u64, warmup: u64) {
+        if now <= self.last {
+            return;
+        }
+        let v = self.value as u128;
+        self.bucket_area += v * (now - self.last) as u128;
+        if now > warmup {
+            if self.last <= warmup {
+                self.peak = self.peak.max(self.value);
+            }
+            self.window_area += v * (now - self.last.max(warmup)) as u128;
+        }
+        self.last = now;
+    }
+
+    #[inline]
+    pub fn set(&mut self, now: u64, warmup: u64, value: u32) {
+        self.accrue(now, warmup);
+        self.value = value;
+        self.bucket_max = self.bucket_max.max(value);
+        if now >= warmup {
+            self.peak = self.peak.max(value);
+        }
+    }
+
+    #[inline]
+    pub fn inc(&mut self, now: u64, warmup: u64) {
+        let v = self.value + 1;
+        self.set(now, warmup, v);
+    }
+
+    #[inline]
+    pub fn dec(&mut self, now: u64, warmup: u64) {
+        let v = self.value - 1;
+        self.set(now, warmup, v);
+    }
+
+    /// Closes the bucket ending at `now`: (max, time-weighted mean over `len`).
+    pub fn close_bucket(&mut self, now: u64, warmup: u64, len: u64) -> (u32, f64) {
+        self.accrue(now, warmup);
+        let out = (self.bucket_max, self.bucket_area as f64 / len.max(1) as f64);
+        self.bucket_area = 0;
+        self.bucket_max = self.value;
+        out
+    }
+
+    /// Time-weighted mean over the summary window ending at `now`.
+    pub fn window_mean(&mut self, now: u64, warmup: u64) -> f64 {
+        self.accrue(now, warmup);
+        let len = now.saturating_sub(warmup);
+        if len == 0 {
+            0.0
+        } else {
+            self.window_area as f64 / len as f64
+        }
+    }
+}
+
+/// Per-bucket event counts of one function.
+#[derive(Clone, Debug, Default)]
+pub struct BucketCounts {
+    pub invocations: u64,
+    pub errors: u64,
+    pub throttles: [u64; 4],
+    pub cold_starts: u64,
+    pub spillover: u64,
+    pub dead_letters: u64,
+    /// Oldest age seen in the bucket, µs (async events, stream records).
+    pub async_age_max: u64,
+    pub iterator_age_max: u64,
+}
+
+/// One row of `timeseries.csv`: one bucket of one function (`function = None`: the account).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BucketRow {
+    pub start: Micros,
+    pub function: Option<u32>,
+    pub invocations: u64,
+    pub errors: u64,
+    pub throttles: [u64; 4],
+    pub cold_starts: u64,
+    pub concurrency_max: u32,
+    pub concurrency_mean: f64,
+    pub provisioned_utilization: f64,
+    pub spillover: u64,
+    pub unreserved_concurrency: u32,
+    pub scaling_tokens: u64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub async_event_age_ms: f64,
+    pub iterator_age_ms: f64,
+    pub dead_letters: u64,
+}
+
+impl BucketRow {
+    pub fn throttles_total(&self) -> u64 {
+        self.throttles.iter().sum()
+    }
+}
+
+/// Where the engine sends time-series rows as each bucket closes. The engine never formats
+/// text: the CLI's recorder writes CSV and keeps chart data; sweeps and benchmarks record nothing.
+pub trait Recorder {
+    /// False skips per-bucket percentiles and row building entirely (sweeps, benchmarks).
+    fn enabled(&self) -> bool {
+        true
+    }
+    /// The rows of one bucket: every function in index order, then the account row.
+    fn bucket(&mut self, rows: &[BucketRow]);
+}
+
+/// Records nothing.
+pub struct NoRecorder;
+
+impl Recorder for NoRecorder {
+    fn enabled(&self) -> bool {
+        false
+    }
+    fn bucket(&mut self, _: &[BucketRow]) {}
+}
+
+impl Recorder for Vec<BucketRow> {
+    fn bucket(&mut self, rows: &[BucketRow]) {
+        self.extend_from_slice(rows);
+    }
+}

@@ -1,0 +1,149 @@
+//! The run summary (`summary.json`), with exactly the key names of SPEC section 6.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Throttles {
+    pub total: u64,
+    pub burst: u64,
+    pub account: u64,
+    pub reserved: u64,
+    pub rate: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// From a histogram of microseconds, in milliseconds.
+    pub fn from_histogram(h: &super::Histogram) -> Percentiles {
+        let ms = |us: f64| (us / 1e3 * 1e3).round() / 1e3;
+        Percentiles {
+            mean: ms(h.mean()),
+            p50: ms(h.quantile(0.5)),
+            p90: ms(h.quantile(0.9)),
+            p99: ms(h.quantile(0.99)),
+            p999: ms(h.quantile(0.999)),
+            max: ms(h.max() as f64),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Concurrency {
+    pub peak: u32,
+    pub mean: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Provisioned {
+    pub utilization_mean: f64,
+    pub spillover_invocations: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Cost {
+    pub requests: f64,
+    pub compute: f64,
+    pub provisioned: f64,
+    pub total: f64,
+}
+
+/// Totals of one function, or of the account.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct FunctionSummary {
+    pub requests: u64,
+    pub attempts: u64,
+    pub invocations: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    pub errors: u64,
+    pub throttles: Throttles,
+    pub throttle_ratio: f64,
+    pub cold_starts: u64,
+    pub cold_start_ratio: f64,
+    pub retries: u64,
+    pub dropped: u64,
+    pub dlq: u64,
+    /// Requests neither finished nor dropped when the run ended (queued, running, awaiting retry).
+    pub in_flight: u64,
+    pub latency_ms: Percentiles,
+    pub duration_ms: Percentiles,
+    pub concurrency: Concurrency,
+    pub environments_created: u64,
+    pub provisioned: Provisioned,
+    pub cost_usd: Cost,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub account: FunctionSummary,
+    /// In scenario order.
+    #[serde(serialize_with = "as_map")]
+    pub functions: Vec<(String, FunctionSummary)>,
+}
+
+fn as_map<S: Serializer>(v: &[(String, FunctionSummary)], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(v.len()))?;
+    for (k, f) in v {
+        m.serialize_entry(k, f)?;
+    }
+    m.end()
+}
+
+impl Summary {
+    pub fn function(&self, name: &str) -> Option<&FunctionSummary> {
+        self.functions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f)
+    }
+
+    /// Every numeric metric as (dotted key, value), in a fixed order: what sweeps collect.
+    pub fn metrics(&self) -> Vec<(String, f64)> {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        let mut out = Vec::new();
+        flatten("", &v, &mut out);
+        out.retain(|(k, _)| k != "seed" && k != "duration_s");
+        out
+    }
+
+    /// One metric by dotted key, e.g. `functions.checkout.latency_ms.p99`.
+    pub fn metric(&self, key: &str) -> Option<f64> {
+        let v = serde_json::to_value(self).ok()?;
+        let mut cur = &v;
+        for part in key.split('.') {
+            cur = cur.get(part)?;
+        }
+        cur.as_f64()
+    }
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, f64)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, x, out);
+            }
+        }
+        serde_json::Value::Number(n) => out.push((prefix.to_string(), n.as_f64().unwrap_or(0.0))),
+        _ => {}
+    }
+}

@@ -1,0 +1,215 @@
+//! Trace files for `load = { kind = "trace", path = ... }`.
+//!
+//! Three formats: counts (`time_s,count` rows, or one count per line every `interval`),
+//! timestamps (one request time per line, seconds or a duration string), and the Azure
+//! Functions public trace (`HashOwner,HashApp,HashFunction,Trigger,1,2,...,1440`: one row per
+//! function, one column of invocation counts per minute).
+
+use crate::load::{TraceData, TraceFormat};
+use crate::time::{parse_duration, Micros};
+
+/// Most requests a trace may expand to (a larger one is almost surely a unit mistake).
+pub const MAX_TRACE_REQUESTS: f64 = 5e9;
+
+pub fn parse(
+    text: &str,
+    format: TraceFormat,
+    interval: Option<Micros>,
+    select: Option<&str>,
+    scale: f64,
+) -> Result<TraceData, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let Some((first_no, first)) = lines.next() else {
+        return Err("the trace file is empty".into());
+    };
+    let header_like = first.chars().any(|c| c.is_ascii_alphabetic())
+        && first
+            .split(',')
+            .any(|c| c.trim().parse::<f64>().is_err() && parse_duration(c.trim()).is_err());
+    let fmt = match format {
+        TraceFormat::Auto => {
+            let lower = first.to_ascii_lowercase();
+            if lower.contains("hashfunction") {
+                TraceFormat::Azure
+            } else if header_like {
+                if lower.contains("count")
+                    || lower.contains("requests")
+                    || lower.contains("invocations")
+                    || lower.contains("rps")
+                {
+                    TraceFormat::Counts
+                } else {
+                    TraceFormat::Timestamps
+                }
+            } else if first.split(',').count() >= 2 {
+                TraceFormat::Counts
+            } else {
+                TraceFormat::Timestamps
+            }
+        }
+        f => f,
+    };
+    let rest: Vec<(usize, &str)> = if header_like {
+        lines.collect()
+    } else {
+        std::iter::once((first_no, first)).chain(lines).collect()
+    };
+    let data = match fmt {
+        TraceFormat::Azure => parse_azure(
+            first,
+            &rest,
+            select,
+            interval.unwrap_or(Micros::MINUTE),
+            scale,
+        )?,
+        TraceFormat::Counts | TraceFormat::Auto => {
+            parse_counts(&rest, interval.unwrap_or(Micros::SECOND), scale)?
+        }
+        TraceFormat::Timestamps => parse_timestamps(&rest)?,
+    };
+    let total = match &data {
+        TraceData::Counts(r) => r.iter().map(|x| x.2 as f64).sum::<f64>(),
+        TraceData::Timestamps(t) => t.len() as f64,
+    };
+    if total > MAX_TRACE_REQUESTS {
+        return Err(format!(
+            "the trace expands to {total:.3e} requests, over the limit of {MAX_TRACE_REQUESTS:e}"
+        ));
+    }
+    Ok(data)
+}
+
+fn count(v: &str, line: usize, scale: f64) -> Result<u64, String> {
+    let x: f64 = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("line {line}: {v:?} is not a count"))?;
+    if !x.is_finite() || !(0.0..=MAX_TRACE_REQUESTS).contains(&x) {
+        return Err(format!(
+            "line {line}: count {v:?} must be a number in 0..={MAX_TRACE_REQUESTS:e}"
+        ));
+    }
+    Ok((x * scale).round() as u64)
+}
+
+fn parse_counts(rows: &[(usize, &str)], interval: Micros, scale: f64) -> Result<TraceData, String> {
+    let mut out: Vec<(f64, f64, u64)> = Vec::with_capacity(rows.len());
+    let step = interval.as_secs_f64();
+    for (k, (line, l)) in rows.iter().enumerate() {
+        let cols: Vec<&str> = l.split(',').collect();
+        let (start, n) = match cols.as_slice() {
+            [n] => (k as f64 * step, count(n, *line, scale)?),
+            [t, n, ..] => {
+                let t = parse_duration(t.trim()).map_err(|e| format!("line {line}: {e}"))?;
+                (t.as_secs_f64(), count(n, *line, scale)?)
+            }
+            [] => unreachable!("split yields at least one field"),
+        };
+        if let Some(prev) = out.last() {
+            if start <= prev.0 {
+                return Err(format!("line {line}: times must increase"));
+            }
+        }
+        out.push((start, step, n));
+    }
+    // A row lasts until the next one starts (or `interval` for the last one).
+    for i in 0..out.len().saturating_sub(1) {
+        out[i].1 = out[i + 1].0 - out[i].0;
+    }
+    Ok(TraceData::Counts(out))
+}
+
+fn parse_timestamps(rows: &[(usize, &str)]) -> Result<TraceData, String> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (line, l) in rows {
+        let v = l.split(',').next().unwrap_or("").trim();
+        let t = parse_duration(v).map_err(|e| format!("line {line}: {e}"))?;
+        out.push(t.0);
+    }
+    out.sort_unstable();
+    Ok(TraceData::Timestamps(out.into()))
+}
+
+fn parse_azure(
+    header: &str,
+    rows: &[(usize, &str)],
+    select: Option<&str>,
+    interval: Micros,
+    scale: f64,
+) -> Result<TraceData, String> {
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let fcol = cols
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case("HashFunction"))
+        .ok_or("no HashFunction column")?;
+    let first_minute = cols
+        .iter()
+        .position(|c| *c == "1")
+        .ok_or("no minute columns (1, 2, ...) in the header")?;
+    let row = rows
+        .iter()
+        .find(|(_, l)| select.is_none_or(|s| l.split(',').nth(fcol).map(str::trim) == Some(s)))
+        .ok_or_else(|| format!("no row with HashFunction = {:?}", select.unwrap_or("")))?;
+    let step = interval.as_secs_f64();
+    let fields: Vec<&str> = row.1.split(',').collect();
+    let mut out = Vec::new();
+    for (k, v) in fields.iter().enumerate().skip(first_minute) {
+        out.push((
+            (k - first_minute) as f64 * step,
+            step,
+            count(v, row.0, scale)?,
+        ));
+    }
+    Ok(TraceData::Counts(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_each_format() {
+        let TraceData::Counts(c) = parse(
+            "time_s,count\n0,5\n1,7\n",
+            TraceFormat::Auto,
+            None,
+            None,
+            1.0,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(c, vec![(0.0, 1.0, 5), (1.0, 1.0, 7)]);
+        let TraceData::Timestamps(t) =
+            parse("0.5\n0.25\n2\n", TraceFormat::Auto, None, None, 1.0).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(&*t, &[250_000, 500_000, 2_000_000]);
+        let az = "HashOwner,HashApp,HashFunction,Trigger,1,2,3\na,b,f1,http,1,2,3\na,b,f2,timer,10,0,4\n";
+        let TraceData::Counts(c) = parse(az, TraceFormat::Auto, None, Some("f2"), 2.0).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c, vec![(0.0, 60.0, 20), (60.0, 60.0, 0), (120.0, 60.0, 8)]);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let e = parse(
+            "time_s,count\n0,5\n1,x\n",
+            TraceFormat::Auto,
+            None,
+            None,
+            1.0,
+        )
+        .unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(parse("", TraceFormat::Auto, None, None, 1.0).is_err());
+        assert!(parse("0,1e12\n", TraceFormat::Counts, None, None, 1.0).is_err());
+    }
+}
