@@ -62,7 +62,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let _chart = rec.finish()?;
+    let chart = rec.finish()?;
     output::write_atomic(
         &out_dir.join("summary.json"),
         summary::to_json(&out.summary).as_bytes(),
@@ -70,6 +70,16 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     output::write_atomic(
         &out_dir.join("scenario.resolved.toml"),
         resolved_toml(&s).as_bytes(),
+    )?;
+    let svgs = if opts.charts {
+        output::charts::write_all(&out_dir, &model, &chart, &out)?
+    } else {
+        Vec::new()
+    };
+    drop(chart);
+    output::write_atomic(
+        &out_dir.join("report.html"),
+        output::report::render(&s, &out.summary, &svgs).as_bytes(),
     )?;
     Ok(RunReport {
         out_dir,

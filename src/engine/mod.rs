@@ -626,6 +626,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 unreserved_concurrency: if fm.reserved.is_none() { cmax } else { 0 },
                 scaling_tokens: tokens,
                 latency_p50_ms: fs.bucket_latency.quantile(0.5) / 1e3,
+                latency_p90_ms: fs.bucket_latency.quantile(0.9) / 1e3,
                 latency_p99_ms: fs.bucket_latency.quantile(0.99) / 1e3,
                 async_event_age_ms: c.async_age_max as f64 / 1e3,
                 iterator_age_ms: c.iterator_age_max as f64 / 1e3,
@@ -663,6 +664,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             acc.scaling_tokens = t;
         }
         acc.latency_p50_ms = self.account_bucket_latency.quantile(0.5) / 1e3;
+        acc.latency_p90_ms = self.account_bucket_latency.quantile(0.9) / 1e3;
         acc.latency_p99_ms = self.account_bucket_latency.quantile(0.99) / 1e3;
         self.account_bucket_latency.clear();
         self.rows.push(acc);

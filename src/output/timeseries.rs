@@ -87,6 +87,7 @@ pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
     a.unreserved_concurrency = a.unreserved_concurrency.max(b.unreserved_concurrency);
     a.scaling_tokens = b.scaling_tokens;
     a.latency_p50_ms = a.latency_p50_ms.max(b.latency_p50_ms);
+    a.latency_p90_ms = a.latency_p90_ms.max(b.latency_p90_ms);
     a.latency_p99_ms = a.latency_p99_ms.max(b.latency_p99_ms);
     a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
     a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);

@@ -161,6 +161,8 @@ pub struct BucketRow {
     pub unreserved_concurrency: u32,
     pub scaling_tokens: u64,
     pub latency_p50_ms: f64,
+    /// Charts only (not a CSV column).
+    pub latency_p90_ms: f64,
     pub latency_p99_ms: f64,
     pub async_event_age_ms: f64,
     pub iterator_age_ms: f64,

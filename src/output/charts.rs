@@ -1,0 +1,1080 @@
+//! Charts of a run (SPEC section 6): `throttles`, `latency`, `concurrency` and `cold_starts`,
+//! each written as PNG and SVG (1600×900). Text uses the DejaVu Sans font compiled into the
+//! binary, so no system font is needed.
+//!
+//! The chart data is extracted once from the kept time series ([`ChartSeries`]) and the run's
+//! histograms into a [`ChartData`]; one generic drawing function per chart serves both backends.
+//! Many functions stay readable: panels and lines show the busiest functions (by attempts) and
+//! fold the rest into "other".
+
+use crate::error::Error;
+use crate::model::Model;
+use crate::output::timeseries::ChartSeries;
+use crate::run::RunOutput;
+use crate::scenario::Scaling;
+use crate::stats::BucketRow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+/// Pixel size of every chart.
+pub const SIZE: (u32, u32) = (1600, 900);
+/// Chart file stems, in report order.
+pub const NAMES: [&str; 4] = ["throttles", "latency", "concurrency", "cold_starts"];
+/// Functions drawn individually; beyond this the rest is folded into "other".
+pub const MAX_FUNCTIONS: usize = 4;
+
+const FONT: &str = "sans-serif";
+const FUNCTION_COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+const OTHER_COLOR: RGBColor = RGBColor(150, 150, 150);
+const ACCOUNT_COLOR: RGBColor = RGBColor(30, 30, 30);
+const PROCESSED_COLOR: RGBColor = RGBColor(158, 202, 225);
+const REASONS: [(&str, RGBColor); 4] = [
+    ("throttled: burst / scaling budget", RGBColor(214, 39, 40)),
+    ("throttled: account pool", RGBColor(255, 127, 14)),
+    ("throttled: reserved", RGBColor(148, 103, 189)),
+    ("throttled: rate limit", RGBColor(140, 86, 75)),
+];
+const PCT_COLORS: [(&str, RGBColor); 3] = [
+    ("p50", RGBColor(31, 119, 180)),
+    ("p90", RGBColor(255, 127, 14)),
+    ("p99", RGBColor(214, 39, 40)),
+];
+const GRID_BOLD: RGBColor = RGBColor(210, 210, 210);
+const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
+
+static REGISTER: Once = Once::new();
+
+type Points = Vec<(f64, f64)>;
+/// (label, color, cold, warm) latency CDF points, ms.
+pub type Cdf = (String, RGBColor, Points, Points);
+
+/// Registers the embedded DejaVu Sans font under "sans-serif" (once per process).
+pub fn register_font() {
+    REGISTER.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// One drawn series: a function, or "other" (the rest folded together).
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub label: String,
+    pub color: RGBColor,
+    pub rows: Vec<BucketRow>,
+    /// Function index (None: "other").
+    pub function: Option<usize>,
+}
+
+/// Everything the charts draw, independent of the backend.
+#[derive(Clone, Debug)]
+pub struct ChartData {
+    pub scenario: String,
+    pub n_functions: usize,
+    /// Time axis unit ("s", "min" or "h") and seconds per unit.
+    pub x_unit: &'static str,
+    pub x_div: f64,
+    pub x_max: f64,
+    /// Seconds each kept row stands for (bucket × coarsening factor).
+    pub row_s: f64,
+    pub account: Vec<BucketRow>,
+    /// The busiest functions (by attempts), then "other" when there are more.
+    pub shown: Vec<Shown>,
+    pub limit: u32,
+    pub per_function_scaling: bool,
+    /// (label, color, reserved concurrency) of shown functions with a reservation.
+    pub reserved: Vec<(String, RGBColor, u32)>,
+    pub provisioned: Vec<(String, RGBColor, u32)>,
+    /// End-to-end latency CDFs of shown functions: (label, color, cold, warm), ms.
+    pub cdfs: Vec<Cdf>,
+}
+
+fn add_counts(a: &mut BucketRow, b: &BucketRow) {
+    a.invocations += b.invocations;
+    a.errors += b.errors;
+    for k in 0..4 {
+        a.throttles[k] += b.throttles[k];
+    }
+    a.cold_starts += b.cold_starts;
+    a.concurrency_max += b.concurrency_max;
+    a.concurrency_mean += b.concurrency_mean;
+    a.spillover += b.spillover;
+}
+
+impl ChartData {
+    pub fn new(model: &Model, series: &ChartSeries, out: &RunOutput) -> ChartData {
+        let n = model.functions.len();
+        let per = series.per_bucket.max(1);
+        let buckets = series.rows.len() / per;
+        let row = |b: usize, i: usize| &series.rows[b * per + i];
+        let duration_s = model.duration.as_secs_f64();
+        let (x_unit, x_div) = if duration_s > 3.0 * 3600.0 {
+            ("h", 3600.0)
+        } else if duration_s > 1800.0 {
+            ("min", 60.0)
+        } else {
+            ("s", 1.0)
+        };
+        let row_s = model.bucket.as_secs_f64() * series.factor.max(1) as f64;
+        let account: Vec<BucketRow> = if per == n + 1 {
+            (0..buckets).map(|b| row(b, n).clone()).collect()
+        } else {
+            Vec::new()
+        };
+        // Busiest first: attempts (invocations + throttles) over the run.
+        let mut order: Vec<usize> = (0..n).collect();
+        let weight = |i: usize| {
+            let f = &out.summary.functions[i].1;
+            f.invocations + f.throttles.total
+        };
+        order.sort_by_key(|&i| std::cmp::Reverse(weight(i)));
+        let k = if n <= MAX_FUNCTIONS {
+            n
+        } else {
+            MAX_FUNCTIONS - 1
+        };
+        let mut shown: Vec<Shown> = order[..k]
+            .iter()
+            .enumerate()
+            .map(|(rank, &i)| Shown {
+                label: model.functions[i].name.clone(),
+                color: FUNCTION_COLORS[rank % FUNCTION_COLORS.len()],
+                rows: if per == n + 1 {
+                    (0..buckets).map(|b| row(b, i).clone()).collect()
+                } else {
+                    Vec::new()
+                },
+                function: Some(i),
+            })
+            .collect();
+        if n > k {
+            let rest = &order[k..];
+            let rows = if per == n + 1 {
+                (0..buckets)
+                    .map(|b| {
+                        let mut acc = BucketRow {
+                            start: row(b, 0).start,
+                            ..Default::default()
+                        };
+                        for &i in rest {
+                            add_counts(&mut acc, row(b, i));
+                        }
+                        acc
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            shown.push(Shown {
+                label: format!("other ({} functions)", rest.len()),
+                color: OTHER_COLOR,
+                rows,
+                function: None,
+            });
+        }
+        let mut reserved = Vec::new();
+        let mut provisioned = Vec::new();
+        let mut cdfs = Vec::new();
+        for s in &shown {
+            let Some(i) = s.function else { continue };
+            let f = &model.functions[i];
+            if let Some(r) = f.reserved {
+                reserved.push((s.label.clone(), s.color, r));
+            }
+            if f.provisioned > 0 {
+                provisioned.push((s.label.clone(), s.color, f.provisioned));
+            }
+            let ms = |v: Vec<(f64, f64)>| v.into_iter().map(|(x, p)| (x / 1e3, p)).collect();
+            cdfs.push((
+                s.label.clone(),
+                s.color,
+                ms(out.latency_cold[i].cdf_points()),
+                ms(out.latency_warm[i].cdf_points()),
+            ));
+        }
+        ChartData {
+            scenario: model.name.clone(),
+            n_functions: n,
+            x_unit,
+            x_div,
+            x_max: (duration_s / x_div).max(1e-9),
+            row_s,
+            account,
+            shown,
+            limit: model.account.concurrency_limit,
+            per_function_scaling: model.account.scaling == Scaling::PerFunction,
+            reserved,
+            provisioned,
+            cdfs,
+        }
+    }
+
+    fn x(&self, r: &BucketRow) -> f64 {
+        r.start.as_secs_f64() / self.x_div
+    }
+
+    fn x_desc(&self) -> String {
+        format!("simulated time ({})", self.x_unit)
+    }
+
+    /// Per-second rate of a per-row count.
+    fn rate(&self, count: u64) -> f64 {
+        count as f64 / self.row_s.max(1e-9)
+    }
+
+    /// Panels of per-function charts: (caption, rows), the account first when there are
+    /// several functions.
+    fn panels(&self) -> Vec<(String, &[BucketRow], RGBColor)> {
+        if self.n_functions <= 1 {
+            return self
+                .shown
+                .iter()
+                .map(|s| (format!("function {}", s.label), &s.rows[..], s.color))
+                .collect();
+        }
+        let mut p = vec![(
+            format!("account ({} functions)", self.n_functions),
+            &self.account[..],
+            ACCOUNT_COLOR,
+        )];
+        for s in &self.shown {
+            let caption = if s.function.is_some() {
+                format!("function {}", s.label)
+            } else {
+                s.label.clone()
+            };
+            p.push((caption, &s.rows[..], s.color));
+        }
+        p
+    }
+}
+
+/// Compact number for tick labels: 1200 → "1.2k", 0.25 → "0.25".
+pub fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if a >= 1e6 {
+        format!("{}M", trim(format!("{:.2}", v / 1e6)))
+    } else if a >= 1e4 {
+        format!("{}k", trim(format!("{:.1}", v / 1e3)))
+    } else if a >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        trim(format!("{v:.1}"))
+    } else {
+        trim(format!("{v:.3}"))
+    }
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&BLACK)
+}
+
+trait Ctx<T> {
+    fn s(self) -> Result<T, String>;
+}
+impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
+    fn s(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Mark {
+    Box,
+    Line,
+    Dashed,
+}
+
+/// A legend strip above the panels: colored marks and labels, wrapped over as many rows as
+/// needed. Never overlaps data.
+fn legend_rows(items: &[(String, RGBColor, Mark)], width: u32) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = vec![vec![]];
+    let mut x = 20u32;
+    for (i, (label, _, _)) in items.iter().enumerate() {
+        let w = 40 + (label.chars().count() as u32) * 9 + 30;
+        if x + w > width - 20 && !rows.last().unwrap().is_empty() {
+            rows.push(vec![]);
+            x = 20;
+        }
+        rows.last_mut().unwrap().push(i);
+        x += w;
+    }
+    rows
+}
+
+const LEGEND_ROW_H: u32 = 28;
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, RGBColor, Mark)],
+) -> Result<(), String> {
+    let (w, _) = area.dim_in_pixel();
+    let rows = legend_rows(items, w);
+    let style = font(17);
+    for (r, row) in rows.iter().enumerate() {
+        let y = (r as u32 * LEGEND_ROW_H + LEGEND_ROW_H / 2) as i32;
+        let mut x = 20i32;
+        for &i in row {
+            let (label, color, mark) = &items[i];
+            match mark {
+                Mark::Box => {
+                    area.draw(&Rectangle::new(
+                        [(x, y - 8), (x + 28, y + 8)],
+                        color.filled(),
+                    ))
+                    .s()?;
+                }
+                Mark::Line => {
+                    area.draw(&PathElement::new(
+                        vec![(x, y), (x + 28, y)],
+                        color.stroke_width(3),
+                    ))
+                    .s()?;
+                }
+                Mark::Dashed => {
+                    for k in 0..3 {
+                        let x0 = x + k * 11;
+                        area.draw(&PathElement::new(
+                            vec![(x0, y), (x0 + 6, y)],
+                            color.stroke_width(3),
+                        ))
+                        .s()?;
+                    }
+                }
+            }
+            area.draw(&Text::new(label.clone(), (x + 36, y - 9), style.clone()))
+                .s()?;
+            let tw = area
+                .estimate_text_size(label, &style)
+                .map(|(w, _)| w as i32)
+                .unwrap_or(label.len() as i32 * 9);
+            x += 36 + tw + 30;
+        }
+    }
+    Ok(())
+}
+
+/// Fills the background, draws the title, the legend strip, and returns the area left.
+fn frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    legend: &[(String, RGBColor, Mark)],
+) -> Result<DrawingArea<DB, Shift>, String> {
+    root.fill(&WHITE).s()?;
+    let body = root.titled(title, font(28)).s()?;
+    let (w, _) = body.dim_in_pixel();
+    let rows = legend_rows(legend, w).len() as u32;
+    let (top, rest) = body.split_vertically(rows * LEGEND_ROW_H + 6);
+    draw_legend(&top, legend)?;
+    Ok(rest.margin(0, 10, 10, 10))
+}
+
+/// Splits `pts` at `None` into drawable runs.
+fn runs(pts: impl Iterator<Item = Option<(f64, f64)>>) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![];
+    let mut cur = vec![];
+    for p in pts {
+        match p {
+            Some(p) => cur.push(p),
+            None => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+macro_rules! mesh {
+    ($chart:expr, $x:expr, $y:expr) => {
+        $chart
+            .configure_mesh()
+            .x_desc($x)
+            .y_desc($y)
+            .x_labels(10)
+            .y_labels(6)
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .label_style(font(15))
+            .axis_desc_style(font(16))
+            .bold_line_style(GRID_BOLD)
+            .light_line_style(GRID_LIGHT)
+            .draw()
+            .s()?
+    };
+}
+
+fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 {
+        1.0
+    } else {
+        v * 1.1
+    }
+}
+
+// ---------------------------------------------------------------- throttles
+
+fn draw_throttles<DB: DrawingBackend>(
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let totals: Vec<u64> = (0..4)
+        .map(|k| {
+            d.panels()
+                .first()
+                .map_or(0, |p| p.1.iter().map(|r| r.throttles[k]).sum())
+        })
+        .collect();
+    let mut legend = vec![(
+        "processed (invocations)".to_string(),
+        PROCESSED_COLOR,
+        Mark::Box,
+    )];
+    for (k, (label, color)) in REASONS.iter().enumerate() {
+        if totals[k] > 0 {
+            legend.push((label.to_string(), *color, Mark::Box));
+        }
+    }
+    if totals.iter().all(|&t| t == 0) {
+        legend.push(("no throttles in this run".to_string(), WHITE, Mark::Box));
+    }
+    let body = frame(
+        root,
+        &format!(
+            "Requests processed and throttled, stacked by reason — {}",
+            d.scenario
+        ),
+        &legend,
+    )?;
+    let panels = d.panels();
+    let areas: Vec<DrawingArea<DB, Shift>> = if panels.len() <= 1 {
+        vec![body]
+    } else {
+        let (top, bottom) = body.split_vertically(body.dim_in_pixel().1 / 2);
+        let mut v = vec![top];
+        v.extend(bottom.split_evenly((1, panels.len() - 1)));
+        v
+    };
+    let small = panels.len() > 2;
+    for (idx, ((caption, rows, _), area)) in panels.iter().zip(&areas).enumerate() {
+        let stacks: Vec<Vec<(f64, f64)>> = (0..5)
+            .map(|layer| {
+                rows.iter()
+                    .map(|r| {
+                        let mut c = r.invocations;
+                        for k in 0..layer {
+                            c += r.throttles[k];
+                        }
+                        (d.x(r), d.rate(c))
+                    })
+                    .collect()
+            })
+            .collect();
+        let y_max = nice_max(stacks[4].iter().map(|p| p.1).fold(0.0, f64::max));
+        let compact = small && idx > 0;
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, font(if compact { 17 } else { 20 }))
+            .margin(8)
+            .x_label_area_size(if compact { 40 } else { 48 })
+            .y_label_area_size(if compact { 62 } else { 80 })
+            .build_cartesian_2d(0f64..d.x_max, 0f64..y_max)
+            .s()?;
+        let xd = d.x_desc();
+        if compact {
+            chart
+                .configure_mesh()
+                .x_desc(xd.as_str())
+                .y_desc("requests/s")
+                .x_labels(5)
+                .y_labels(5)
+                .x_label_formatter(&|v| fmt_num(*v))
+                .y_label_formatter(&|v| fmt_num(*v))
+                .label_style(font(14))
+                .axis_desc_style(font(15))
+                .bold_line_style(GRID_BOLD)
+                .light_line_style(GRID_LIGHT)
+                .draw()
+                .s()?;
+        } else {
+            mesh!(chart, xd.as_str(), "requests per second");
+        }
+        for layer in (0..5).rev() {
+            if layer > 0 && totals[layer - 1] == 0 {
+                continue;
+            }
+            let color = if layer == 0 {
+                PROCESSED_COLOR
+            } else {
+                REASONS[layer - 1].1
+            };
+            chart
+                .draw_series(AreaSeries::new(
+                    stacks[layer].iter().copied(),
+                    0.0,
+                    color.filled(),
+                ))
+                .s()?;
+        }
+        // The processed line on top of its band keeps it visible under thin throttle bands.
+        chart
+            .draw_series(LineSeries::new(
+                stacks[0].iter().copied(),
+                RGBColor(49, 130, 189).stroke_width(1),
+            ))
+            .s()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- latency
+
+fn draw_latency<DB: DrawingBackend>(
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let legend: Vec<(String, RGBColor, Mark)> = PCT_COLORS
+        .iter()
+        .map(|(l, c)| (format!("{l} per bucket"), *c, Mark::Line))
+        .chain([
+            (
+                "CDF: warm starts (solid)".to_string(),
+                ACCOUNT_COLOR,
+                Mark::Line,
+            ),
+            (
+                "CDF: cold starts (dashed)".to_string(),
+                ACCOUNT_COLOR,
+                Mark::Dashed,
+            ),
+        ])
+        .collect();
+    let body = frame(
+        root,
+        &format!("End-to-end latency seen by clients — {}", d.scenario),
+        &legend,
+    )?;
+    let (w, _) = body.dim_in_pixel();
+    let (left, right) = body.split_horizontally(w * 58 / 100);
+    let mut panels = d.panels();
+    panels.retain(|p| !p.0.starts_with("other"));
+    panels.truncate(3);
+    let areas = left.split_evenly((panels.len().max(1), 1));
+    let compact = panels.len() > 2;
+    for ((caption, rows, _), area) in panels.iter().zip(&areas) {
+        let vals = rows
+            .iter()
+            .flat_map(|r| [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms])
+            .filter(|v| *v > 0.0);
+        let (lo, hi) = vals.fold((f64::MAX, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = if hi <= 0.0 {
+            (1.0, 10.0)
+        } else {
+            (lo / 1.5, hi * 1.5)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("{caption}: latency percentiles per bucket"),
+                font(if compact { 17 } else { 20 }),
+            )
+            .margin(8)
+            .x_label_area_size(if compact { 40 } else { 48 })
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..d.x_max, (lo..hi).log_scale())
+            .s()?;
+        let xd = d.x_desc();
+        chart
+            .configure_mesh()
+            .x_desc(xd.as_str())
+            .y_desc("latency (ms, log)")
+            .x_labels(8)
+            .y_labels(if compact { 4 } else { 6 })
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .label_style(font(14))
+            .axis_desc_style(font(15))
+            .bold_line_style(GRID_BOLD)
+            .light_line_style(GRID_LIGHT)
+            .draw()
+            .s()?;
+        for (k, (_, color)) in PCT_COLORS.iter().enumerate().rev() {
+            let pts = rows.iter().map(|r| {
+                let v = [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms][k];
+                (v > 0.0).then(|| (d.x(r), v))
+            });
+            for run in runs(pts) {
+                chart
+                    .draw_series(LineSeries::new(run, color.stroke_width(2)))
+                    .s()?;
+            }
+        }
+    }
+    // CDF of end-to-end latency, log x.
+    let all = d
+        .cdfs
+        .iter()
+        .flat_map(|c| c.2.iter().chain(&c.3))
+        .map(|p| p.0)
+        .filter(|v| *v > 0.0);
+    let (lo, hi) = all.fold((f64::MAX, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if hi <= 0.0 {
+        (1.0, 10.0)
+    } else {
+        (lo / 1.5, hi * 1.5)
+    };
+    let caption = if d.n_functions > d.cdfs.len() {
+        format!("Latency CDF, {} busiest functions", d.cdfs.len())
+    } else {
+        "Latency CDF over the whole run".to_string()
+    };
+    let mut chart = ChartBuilder::on(&right)
+        .caption(caption, font(20))
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+        .s()?;
+    chart
+        .configure_mesh()
+        .x_desc("end-to-end latency (ms, log)")
+        .y_desc("fraction of requests ≤ latency")
+        .x_labels(8)
+        .y_labels(11)
+        .x_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+        .label_style(font(14))
+        .axis_desc_style(font(15))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .draw()
+        .s()?;
+    let mut any = false;
+    for (label, color, cold, warm) in &d.cdfs {
+        let cold: Vec<_> = cold.iter().copied().filter(|p| p.0 > 0.0).collect();
+        let warm: Vec<_> = warm.iter().copied().filter(|p| p.0 > 0.0).collect();
+        let c = *color;
+        if !warm.is_empty() {
+            any = true;
+            chart
+                .draw_series(LineSeries::new(warm, c.stroke_width(2)))
+                .s()?
+                .label(format!("{label} warm"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                });
+        }
+        if !cold.is_empty() {
+            any = true;
+            chart
+                .draw_series(DashedLineSeries::new(cold, 8, 5, c.stroke_width(2)))
+                .s()?
+                .label(format!("{label} cold"))
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (8, 0)], c.stroke_width(3))
+                        + PathElement::new(vec![(14, 0), (24, 0)], c.stroke_width(3))
+                });
+        }
+    }
+    if any {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(font(15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID_BOLD)
+            .draw()
+            .s()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- concurrency
+
+fn draw_concurrency<DB: DrawingBackend>(
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let multi = d.n_functions > 1;
+    let mut legend = vec![];
+    if multi {
+        legend.push((
+            "account: concurrent executions".to_string(),
+            ACCOUNT_COLOR,
+            Mark::Line,
+        ));
+    }
+    for s in &d.shown {
+        legend.push((s.label.clone(), s.color, Mark::Line));
+    }
+    let peak = d
+        .account
+        .iter()
+        .map(|r| r.concurrency_max as f64)
+        .fold(0.0, f64::max);
+    let mut y_max = peak;
+    for (_, _, v) in d.reserved.iter().chain(&d.provisioned) {
+        y_max = y_max.max(*v as f64);
+    }
+    let show_limit = (d.limit as f64) <= y_max.max(1.0) * 2.0;
+    if show_limit {
+        y_max = y_max.max(d.limit as f64);
+        legend.push((
+            format!("account limit ({})", d.limit),
+            ACCOUNT_COLOR,
+            Mark::Dashed,
+        ));
+    }
+    for (l, c, v) in &d.reserved {
+        legend.push((format!("reserved: {l} ({v})"), *c, Mark::Dashed));
+    }
+    for (l, c, v) in &d.provisioned {
+        legend.push((format!("provisioned: {l} ({v})"), *c, Mark::Box));
+    }
+    let body = frame(
+        root,
+        &format!(
+            "Concurrent executions (max per bucket) vs limits — {}",
+            d.scenario
+        ),
+        &legend,
+    )?;
+    let (_, h) = body.dim_in_pixel();
+    let (top, bottom) = body.split_vertically(h * 63 / 100);
+    let caption = if show_limit {
+        "concurrent executions".to_string()
+    } else {
+        format!(
+            "concurrent executions (account limit {} is far above this scale)",
+            d.limit
+        )
+    };
+    let mut chart = ChartBuilder::on(&top)
+        .caption(caption, font(20))
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(y_max))
+        .s()?;
+    let xd = d.x_desc();
+    mesh!(chart, xd.as_str(), "concurrent executions");
+    let hline = |v: f64| vec![(0.0, v), (d.x_max, v)];
+    for (_, c, v) in &d.provisioned {
+        chart
+            .draw_series(AreaSeries::new(hline(*v as f64), 0.0, c.mix(0.15).filled()))
+            .s()?;
+    }
+    if show_limit {
+        chart
+            .draw_series(DashedLineSeries::new(
+                hline(d.limit as f64),
+                10,
+                6,
+                ACCOUNT_COLOR.stroke_width(2),
+            ))
+            .s()?;
+    }
+    for (_, c, v) in &d.reserved {
+        chart
+            .draw_series(DashedLineSeries::new(
+                hline(*v as f64),
+                10,
+                6,
+                c.stroke_width(2),
+            ))
+            .s()?;
+    }
+    for s in d.shown.iter().rev() {
+        chart
+            .draw_series(LineSeries::new(
+                s.rows.iter().map(|r| (d.x(r), r.concurrency_max as f64)),
+                s.color.stroke_width(2),
+            ))
+            .s()?;
+    }
+    if multi {
+        chart
+            .draw_series(LineSeries::new(
+                d.account.iter().map(|r| (d.x(r), r.concurrency_max as f64)),
+                ACCOUNT_COLOR.stroke_width(2),
+            ))
+            .s()?;
+    }
+    // Scaling tokens available.
+    let token_series: Vec<(String, RGBColor, Points)> = if d.per_function_scaling {
+        d.shown
+            .iter()
+            .filter(|s| s.function.is_some())
+            .map(|s| {
+                (
+                    s.label.clone(),
+                    s.color,
+                    s.rows
+                        .iter()
+                        .map(|r| (d.x(r), r.scaling_tokens as f64))
+                        .collect(),
+                )
+            })
+            .collect()
+    } else {
+        vec![(
+            "account".to_string(),
+            ACCOUNT_COLOR,
+            d.account
+                .iter()
+                .map(|r| (d.x(r), r.scaling_tokens as f64))
+                .collect(),
+        )]
+    };
+    let t_max = token_series
+        .iter()
+        .flat_map(|s| s.2.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let caption = if d.per_function_scaling {
+        "scaling tokens available per function (new environments that may start now)"
+    } else {
+        "account burst quota available (new environments that may start now)"
+    };
+    let mut chart = ChartBuilder::on(&bottom)
+        .caption(caption, font(18))
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(t_max))
+        .s()?;
+    chart
+        .configure_mesh()
+        .x_desc(xd.as_str())
+        .y_desc("environments")
+        .x_labels(10)
+        .y_labels(4)
+        .x_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(&|v| fmt_num(*v))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .draw()
+        .s()?;
+    for (_, c, pts) in token_series.iter().rev() {
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+            .s()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- cold starts
+
+fn draw_cold_starts<DB: DrawingBackend>(
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let multi = d.n_functions > 1;
+    let mut legend: Vec<(String, RGBColor, Mark)> = d
+        .shown
+        .iter()
+        .map(|s| (s.label.clone(), s.color, Mark::Box))
+        .collect();
+    if multi {
+        legend.push(("account (ratio)".to_string(), ACCOUNT_COLOR, Mark::Line));
+    }
+    let body = frame(root, &format!("Cold starts — {}", d.scenario), &legend)?;
+    let (_, h) = body.dim_in_pixel();
+    let (top, bottom) = body.split_vertically(h / 2);
+    // Stacked per function: cumulative from the first shown.
+    let stacks: Vec<Vec<(f64, f64)>> = (0..d.shown.len())
+        .map(|layer| {
+            (0..d
+                .account
+                .len()
+                .max(d.shown.first().map_or(0, |s| s.rows.len())))
+                .map(|b| {
+                    let c: u64 = d.shown[..=layer]
+                        .iter()
+                        .map(|s| s.rows.get(b).map_or(0, |r| r.cold_starts))
+                        .sum();
+                    let x = d.shown[0].rows.get(b).map_or(0.0, |r| d.x(r));
+                    (x, d.rate(c))
+                })
+                .collect()
+        })
+        .collect();
+    let y_max = nice_max(
+        stacks
+            .last()
+            .map_or(0.0, |s| s.iter().map(|p| p.1).fold(0.0, f64::max)),
+    );
+    let mut chart = ChartBuilder::on(&top)
+        .caption(
+            if multi {
+                "cold starts per second, stacked by function"
+            } else {
+                "cold starts per second"
+            },
+            font(20),
+        )
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..d.x_max, 0f64..y_max)
+        .s()?;
+    let xd = d.x_desc();
+    mesh!(chart, xd.as_str(), "cold starts per second");
+    for (layer, s) in d.shown.iter().enumerate().rev() {
+        chart
+            .draw_series(AreaSeries::new(
+                stacks[layer].iter().copied(),
+                0.0,
+                s.color.mix(0.85).filled(),
+            ))
+            .s()?;
+    }
+    let ratio = |r: &BucketRow| {
+        (r.invocations > 0).then(|| (d.x(r), 100.0 * r.cold_starts as f64 / r.invocations as f64))
+    };
+    let mut lines: Vec<(RGBColor, Vec<Points>)> = d
+        .shown
+        .iter()
+        .map(|s| (s.color, runs(s.rows.iter().map(ratio))))
+        .collect();
+    if multi {
+        lines.push((ACCOUNT_COLOR, runs(d.account.iter().map(ratio))));
+    }
+    let r_max = lines
+        .iter()
+        .flat_map(|l| l.1.iter().flatten().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let mut chart = ChartBuilder::on(&bottom)
+        .caption(
+            "cold-start ratio (cold starts / invocations in the bucket)",
+            font(20),
+        )
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(r_max).min(100.0))
+        .s()?;
+    chart
+        .configure_mesh()
+        .x_desc(xd.as_str())
+        .y_desc("cold-start ratio (%)")
+        .x_labels(10)
+        .y_labels(6)
+        .x_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(&|v| format!("{}%", fmt_num(*v)))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .draw()
+        .s()?;
+    for (c, rs) in &lines {
+        for run in rs {
+            chart
+                .draw_series(LineSeries::new(run.iter().copied(), c.stroke_width(2)))
+                .s()?;
+        }
+    }
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    name: &str,
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    match name {
+        "throttles" => draw_throttles(d, root),
+        "latency" => draw_latency(d, root),
+        "concurrency" => draw_concurrency(d, root),
+        "cold_starts" => draw_cold_starts(d, root),
+        other => Err(format!("unknown chart {other}")),
+    }?;
+    root.present().s()
+}
+
+/// Renders one chart as SVG text.
+pub fn render_svg(name: &str, d: &ChartData) -> Result<String, Error> {
+    register_font();
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
+        draw(name, d, &root).map_err(|e| Error::runtime(format!("chart {name}: {e}")))?;
+    }
+    Ok(s)
+}
+
+/// Renders one chart as a PNG file at `path` (written beside it first, then renamed).
+pub fn write_png(name: &str, d: &ChartData, path: &Path) -> Result<(), Error> {
+    register_font();
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The extension must stay .png: the encoder picks the format from it.
+    let tmp = path.with_file_name(format!(".tmp{}-{file}", std::process::id()));
+    let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+    let res = draw(name, d, &root);
+    drop(root);
+    let res = res.and_then(|_| std::fs::rename(&tmp, path).s());
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::runtime(format!("cannot write {}: {e}", path.display()))
+    })
+}
+
+/// Writes every chart as `<name>.png` and `<name>.svg` into `dir`; returns the SVG texts
+/// (name, svg) in [`NAMES`] order for the report.
+pub fn write_all(
+    dir: &Path,
+    model: &Model,
+    series: &ChartSeries,
+    out: &RunOutput,
+) -> Result<Vec<(String, String)>, Error> {
+    let d = ChartData::new(model, series, out);
+    let jobs: Vec<(usize, bool)> = (0..NAMES.len())
+        .flat_map(|i| [(i, false), (i, true)])
+        .collect();
+    let results: Vec<Result<Option<(String, String)>, Error>> = jobs
+        .par_iter()
+        .map(|&(i, svg)| {
+            let name = NAMES[i];
+            if svg {
+                let s = render_svg(name, &d)?;
+                crate::output::write_atomic(&dir.join(format!("{name}.svg")), s.as_bytes())?;
+                Ok(Some((name.to_string(), s)))
+            } else {
+                write_png(name, &d, &dir.join(format!("{name}.png")))?;
+                Ok(None)
+            }
+        })
+        .collect();
+    let mut svgs = Vec::new();
+    for r in results {
+        if let Some(s) = r? {
+            svgs.push(s);
+        }
+    }
+    Ok(svgs)
+}

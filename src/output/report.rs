@@ -1,0 +1,156 @@
+//! `report.html`: one self-contained page (no network, no script) with the scenario, the
+//! summary table per function and the SVG charts inline.
+
+use crate::scenario::Scenario;
+use crate::stats::summary::FunctionSummary;
+use crate::stats::Summary;
+use std::fmt::Write;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+type Row = (&'static str, fn(&FunctionSummary) -> String);
+
+const ROWS: &[Row] = &[
+    ("requests", |f| f.requests.to_string()),
+    ("invocations", |f| f.invocations.to_string()),
+    ("succeeded", |f| f.succeeded.to_string()),
+    ("failed", |f| f.failed.to_string()),
+    ("timed out", |f| f.timed_out.to_string()),
+    ("in flight at end", |f| f.in_flight.to_string()),
+    ("throttles", |f| {
+        format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))
+    }),
+    ("throttles: burst / scaling", |f| {
+        f.throttles.burst.to_string()
+    }),
+    ("throttles: account pool", |f| {
+        f.throttles.account.to_string()
+    }),
+    ("throttles: reserved", |f| f.throttles.reserved.to_string()),
+    ("throttles: rate limit", |f| f.throttles.rate.to_string()),
+    ("retries", |f| f.retries.to_string()),
+    ("cold starts", |f| {
+        format!("{} ({})", f.cold_starts, pct(f.cold_start_ratio))
+    }),
+    ("environments created", |f| {
+        f.environments_created.to_string()
+    }),
+    ("latency p50 / p90 / p99 (ms)", |f| {
+        format!(
+            "{:.1} / {:.1} / {:.1}",
+            f.latency_ms.p50, f.latency_ms.p90, f.latency_ms.p99
+        )
+    }),
+    ("latency max (ms)", |f| format!("{:.1}", f.latency_ms.max)),
+    ("duration p50 / p99 (ms)", |f| {
+        format!("{:.1} / {:.1}", f.duration_ms.p50, f.duration_ms.p99)
+    }),
+    ("concurrency peak / mean", |f| {
+        format!("{} / {:.1}", f.concurrency.peak, f.concurrency.mean)
+    }),
+    ("provisioned utilization", |f| {
+        pct(f.provisioned.utilization_mean)
+    }),
+    ("spillover invocations", |f| {
+        f.provisioned.spillover_invocations.to_string()
+    }),
+    ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
+];
+
+/// The summary as an HTML table: one column per function, plus the account when there are
+/// several functions.
+pub fn summary_table(s: &Summary) -> String {
+    let mut cols: Vec<(&str, &FunctionSummary)> =
+        s.functions.iter().map(|(n, f)| (n.as_str(), f)).collect();
+    if s.functions.len() > 1 {
+        cols.push(("account", &s.account));
+    }
+    let mut out = String::from("<table>\n<thead><tr><th></th>");
+    for (name, _) in &cols {
+        let _ = write!(out, "<th>{}</th>", escape(name));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (label, get) in ROWS {
+        let _ = write!(out, "<tr><th>{}</th>", escape(label));
+        for (_, f) in &cols {
+            let _ = write!(out, "<td>{}</td>", escape(&get(f)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+/// Strips an XML declaration so the SVG can be inlined in HTML.
+fn inline_svg(svg: &str) -> &str {
+    let t = svg.trim_start();
+    if t.starts_with("<?xml") {
+        t.find("?>").map_or(t, |i| t[i + 2..].trim_start())
+    } else {
+        t
+    }
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:24px auto;max-width:1640px;color:#222}\
+h1{margin-bottom:4px}.meta{color:#555;margin-top:0}\
+table{border-collapse:collapse;font-size:14px;margin:12px 0 24px}\
+th,td{border:1px solid #ddd;padding:4px 10px}td{text-align:right;font-variant-numeric:tabular-nums}\
+tbody th{text-align:left;font-weight:normal;background:#fafafa}thead th{background:#f0f0f0}\
+figure{margin:0 0 28px}figure svg{width:100%;height:auto;border:1px solid #eee}\
+figcaption{font-size:14px;color:#555}";
+
+/// The whole page. `charts` holds (name, svg) pairs; empty when charts were skipped.
+pub fn render(scenario: &Scenario, summary: &Summary, charts: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lambdasim: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&scenario.name)
+    );
+    let _ = writeln!(out, "<h1>{}</h1>", escape(&scenario.name));
+    if let Some(d) = &scenario.description {
+        let _ = writeln!(out, "<p>{}</p>", escape(d));
+    }
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">seed {}, {} s simulated, lambdasim {}</p>",
+        summary.seed,
+        summary.duration_s,
+        env!("CARGO_PKG_VERSION")
+    );
+    out.push_str("<h2>Summary</h2>\n");
+    out.push_str(&summary_table(summary));
+    if charts.is_empty() {
+        out.push_str("<p>Charts were not drawn for this run (<code>--no-charts</code>).</p>\n");
+    } else {
+        out.push_str("<h2>Charts</h2>\n");
+        for (name, svg) in charts {
+            let _ = write!(
+                out,
+                "<figure id=\"{0}\">\n{1}\n<figcaption>{0}.svg / {0}.png</figcaption>\n</figure>\n",
+                escape(name),
+                inline_svg(svg)
+            );
+        }
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
