@@ -18,6 +18,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 

@@ -52,6 +52,35 @@ enum Command {
     },
     /// List runtime INIT presets and regional burst quotas.
     Presets,
+    /// Run a parameter sweep: results.csv, results_summary.csv (mean, 95% CI) and charts.
+    Sweep {
+        sweep: PathBuf,
+        /// Output folder (default: output/<sweep file name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the K-th of N deterministic slices of the grid (combine with `merge`).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<lambdasim::sweep::Shard>,
+        /// Replications per point (overrides the sweep file's).
+        #[arg(long)]
+        replications: Option<u64>,
+        /// Skip the charts.
+        #[arg(long)]
+        no_charts: bool,
+    },
+    /// Combine the output folders of `sweep --shard 1/N ... N/N` into one sweep's files.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Skip the charts.
+        #[arg(long)]
+        no_charts: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,6 +135,34 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
         }
         Command::Check { scenario, set } => print!("{}", app::check(&scenario, &set)?),
         Command::Presets => print!("{}", app::presets_text()),
+        Command::Sweep {
+            sweep,
+            out,
+            jobs,
+            shard,
+            replications,
+            no_charts,
+        } => {
+            let opts = lambdasim::sweep::SweepOptions {
+                sweep,
+                out,
+                jobs,
+                shard,
+                replications,
+                progress: std::io::stderr().is_terminal(),
+                charts: !no_charts,
+            };
+            let report = lambdasim::sweep::run(&opts)?;
+            print!("{}", lambdasim::sweep::report_text(&report));
+        }
+        Command::Merge {
+            dirs,
+            out,
+            no_charts,
+        } => {
+            let report = lambdasim::sweep::merge(&dirs, &out, !no_charts)?;
+            print!("{}", lambdasim::sweep::report_text(&report));
+        }
     }
     Ok(())
 }
