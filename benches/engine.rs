@@ -1,1 +1,82 @@
-fn main() {}
+//! Engine speed in simulated invocations per second (criterion reports "thrpt" in elem/s,
+//! one element = one invocation that ran).
+//!
+//! - steady: one sync function, Poisson 1000/s, exponential 100 ms durations (about 100 busy
+//!   environments), 10 minutes simulated, no time series recorded (as in sweeps).
+//! - steady+timeseries: the same with the CSV-ready per-bucket rows built (as in `run`).
+//! - burst: the legacy us-east-1 staircase, 3000 environments at once, then +500 per minute.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use lambdasim::model::Model;
+use lambdasim::run::simulate;
+use lambdasim::scenario::load_str;
+use lambdasim::stats::{BucketRow, NoRecorder, Recorder};
+use std::hint::black_box;
+use std::path::Path;
+
+const STEADY: &str = r#"
+name = "steady"
+duration = "10m"
+[account]
+concurrency_limit = 10000
+[[functions]]
+name = "f"
+duration = { dist = "exponential", mean = "100ms" }
+[[traffic]]
+function = "f"
+load = { kind = "constant", rps = 1000 }
+"#;
+
+const BURST: &str = r#"
+name = "burst"
+duration = "10m"
+[account]
+concurrency_limit = 10000
+scaling = "burst"
+[[functions]]
+name = "f"
+timeout = "60s"
+duration = { dist = "lognormal", median = "2s", p99 = "8s" }
+[[traffic]]
+function = "f"
+load = { kind = "spike", base = 500, peak = 3000, at = "1m", length = "5m" }
+"#;
+
+fn model(text: &str) -> Model {
+    let s = load_str(text, Path::new("bench.toml"), &[]).expect("valid bench scenario");
+    Model::build(&s, Path::new("."), Path::new("bench.toml")).expect("model")
+}
+
+/// Discards rows but asks for them to be built.
+struct Discard(u64);
+impl Recorder for Discard {
+    fn bucket(&mut self, rows: &[BucketRow]) {
+        self.0 += rows.len() as u64;
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    for (name, text) in [("steady", STEADY), ("burst", BURST)] {
+        let m = model(text);
+        let n = simulate(&m, &mut NoRecorder).summary.account.invocations;
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.invocations))
+        });
+    }
+    let m = model(STEADY);
+    let n = simulate(&m, &mut NoRecorder).summary.account.invocations;
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("steady+timeseries", |b| {
+        b.iter(|| {
+            let mut d = Discard(0);
+            black_box(simulate(&m, &mut d).summary.account.invocations)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -150,9 +150,15 @@ pub struct Function {
     pub architecture: Architecture,
     #[serde(default = "default_timeout")]
     pub timeout: Micros,
+    /// Handler duration: a distribution table, or a bare duration for a fixed one.
+    #[serde(deserialize_with = "crate::dist::dist_or_fixed")]
     pub duration: DistSpec,
     /// INIT duration; default from the runtime preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::dist::opt_dist_or_fixed",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub init: Option<DistSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_concurrency: Option<u32>,
@@ -160,7 +166,10 @@ pub struct Function {
     pub provisioned_concurrency: u32,
     #[serde(default)]
     pub error_rate: f64,
-    #[serde(default = "default_idle_timeout")]
+    #[serde(
+        default = "default_idle_timeout",
+        deserialize_with = "crate::dist::dist_or_fixed"
+    )]
     pub idle_timeout: DistSpec,
     #[serde(default = "default_max_lifetime")]
     pub max_lifetime: Micros,

@@ -108,18 +108,39 @@ fn walk_table(t: &DeTable, offset: usize, path: &mut Vec<Seg>) {
             return;
         }
     }
+    // Spans of `[table]` and `[[array]]` sections may cover only their header: descend into the
+    // section whose header comes last before the offset.
+    let best = t
+        .iter()
+        .filter(|(k, v)| is_container(v) && k.span().start <= offset)
+        .max_by_key(|(k, _)| k.span().start);
+    if let Some((k, v)) = best {
+        path.push(Seg::Key(k.get_ref().to_string()));
+        walk_value(v, offset, path);
+    }
+}
+
+fn is_container(v: &Spanned<DeValue>) -> bool {
+    matches!(v.get_ref(), DeValue::Table(_) | DeValue::Array(_))
 }
 
 fn walk_value(v: &Spanned<DeValue>, offset: usize, path: &mut Vec<Seg>) {
     match v.get_ref() {
         DeValue::Table(t) => walk_table(t, offset, path),
         DeValue::Array(a) => {
-            for (i, el) in a.iter().enumerate() {
-                if el.span().contains(&offset) {
-                    path.push(Seg::Index(i));
-                    walk_value(el, offset, path);
-                    return;
-                }
+            let hit = a
+                .iter()
+                .position(|el| el.span().contains(&offset))
+                .or_else(|| {
+                    a.iter()
+                        .enumerate()
+                        .filter(|(_, el)| el.span().start <= offset)
+                        .max_by_key(|(_, el)| el.span().start)
+                        .map(|(i, _)| i)
+                });
+            if let Some(i) = hit {
+                path.push(Seg::Index(i));
+                walk_value(&a[i], offset, path);
             }
         }
         _ => {}
