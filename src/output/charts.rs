@@ -46,7 +46,7 @@ const REASONS: [(&str, RGBColor); 4] = [
     ("throttled: rate limit", RGBColor(140, 86, 75)),
 ];
 const PCT_COLORS: [(&str, RGBColor); 3] = [
-    ("p50", RGBColor(31, 119, 180)),
+    ("p50", RGBColor(40, 40, 40)),
     ("p90", RGBColor(255, 127, 14)),
     ("p99", RGBColor(214, 39, 40)),
 ];
@@ -378,7 +378,7 @@ fn frame<DB: DrawingBackend>(
     legend: &[(String, RGBColor, Mark)],
 ) -> Result<DrawingArea<DB, Shift>, String> {
     root.fill(&WHITE).s()?;
-    let body = root.titled(title, font(28)).s()?;
+    let body = root.margin(10, 0, 0, 0).titled(title, font(28)).s()?;
     let (w, _) = body.dim_in_pixel();
     let rows = legend_rows(legend, w).len() as u32;
     let (top, rest) = body.split_vertically(rows * LEGEND_ROW_H + 6);
@@ -423,6 +423,70 @@ macro_rules! mesh {
             .draw()
             .s()?
     };
+}
+
+/// Tick values for a log axis over [lo, hi]: 1-2-5 per decade, denser or sparser so that
+/// there are always a few labels, even when the range is within one decade.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let pick = |ms: &[f64]| {
+        let mut out = vec![];
+        let mut k = lo.max(1e-12).log10().floor() as i32 - 1;
+        while 10f64.powi(k) <= hi * 10.0 {
+            for m in ms {
+                let v = m * 10f64.powi(k);
+                if v >= lo && v <= hi {
+                    out.push(v);
+                }
+            }
+            k += 1;
+        }
+        out
+    };
+    let t = pick(&[1.0, 2.0, 5.0]);
+    if t.len() > 12 {
+        return pick(&[1.0]);
+    }
+    if t.len() < 4 {
+        let dense = pick(&[1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0]);
+        if dense.len() < 4 {
+            return pick(&[1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        }
+        return dense;
+    }
+    t
+}
+
+/// A CDF from histogram points as a step line, starting at 0.
+fn cdf_steps(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(pts.len() * 2 + 1);
+    let mut prev = 0.0;
+    for &(x, p) in pts.iter().filter(|p| p.0 > 0.0) {
+        out.push((x, prev));
+        out.push((x, p));
+        prev = p;
+    }
+    out
+}
+
+/// Horizontal levels (reservations, provisioned) grouped by value, so equal levels share one
+/// line and one legend entry instead of hiding each other.
+fn group_levels(levels: &[(String, RGBColor, u32)]) -> Vec<(String, RGBColor, u32)> {
+    let mut out: Vec<(String, RGBColor, u32)> = vec![];
+    for (l, c, v) in levels {
+        if let Some(g) = out.iter_mut().find(|g| g.2 == *v) {
+            g.0 = format!("{}, {l}", g.0);
+            g.1 = RGBColor(90, 90, 90);
+        } else {
+            out.push((l.clone(), *c, *v));
+        }
+    }
+    out
+}
+
+/// `c` at opacity `a` over white, as an opaque color (legend marks match the fill).
+fn pale(c: RGBColor, a: f64) -> RGBColor {
+    let m = |v: u8| (v as f64 * a + 255.0 * (1.0 - a)).round() as u8;
+    RGBColor(m(c.0), m(c.1), m(c.2))
 }
 
 fn nice_max(v: f64) -> f64 {
@@ -553,22 +617,17 @@ fn draw_latency<DB: DrawingBackend>(
     d: &ChartData,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
-    let legend: Vec<(String, RGBColor, Mark)> = PCT_COLORS
+    let mut legend: Vec<(String, RGBColor, Mark)> = PCT_COLORS
         .iter()
         .map(|(l, c)| (format!("{l} per bucket"), *c, Mark::Line))
         .chain([
-            (
-                "CDF: warm starts (solid)".to_string(),
-                ACCOUNT_COLOR,
-                Mark::Line,
-            ),
-            (
-                "CDF: cold starts (dashed)".to_string(),
-                ACCOUNT_COLOR,
-                Mark::Dashed,
-            ),
+            ("CDF: warm starts".to_string(), OTHER_COLOR, Mark::Line),
+            ("CDF: cold starts".to_string(), OTHER_COLOR, Mark::Dashed),
         ])
         .collect();
+    for (label, color, _, _) in &d.cdfs {
+        legend.push((format!("CDF: {label}"), *color, Mark::Box));
+    }
     let body = frame(
         root,
         &format!("End-to-end latency seen by clients — {}", d.scenario),
@@ -600,7 +659,10 @@ fn draw_latency<DB: DrawingBackend>(
             .margin(8)
             .x_label_area_size(if compact { 40 } else { 48 })
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..d.x_max, (lo..hi).log_scale())
+            .build_cartesian_2d(
+                0f64..d.x_max,
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            )
             .s()?;
         let xd = d.x_desc();
         chart
@@ -652,7 +714,10 @@ fn draw_latency<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(70)
-        .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            0f64..1.0,
+        )
         .s()?;
     chart
         .configure_mesh()
@@ -668,43 +733,20 @@ fn draw_latency<DB: DrawingBackend>(
         .light_line_style(GRID_LIGHT)
         .draw()
         .s()?;
-    let mut any = false;
-    for (label, color, cold, warm) in &d.cdfs {
-        let cold: Vec<_> = cold.iter().copied().filter(|p| p.0 > 0.0).collect();
-        let warm: Vec<_> = warm.iter().copied().filter(|p| p.0 > 0.0).collect();
+    for (_, color, cold, warm) in &d.cdfs {
         let c = *color;
+        let warm = cdf_steps(warm);
         if !warm.is_empty() {
-            any = true;
             chart
                 .draw_series(LineSeries::new(warm, c.stroke_width(2)))
-                .s()?
-                .label(format!("{label} warm"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
+                .s()?;
         }
+        let cold = cdf_steps(cold);
         if !cold.is_empty() {
-            any = true;
             chart
-                .draw_series(DashedLineSeries::new(cold, 8, 5, c.stroke_width(2)))
-                .s()?
-                .label(format!("{label} cold"))
-                .legend(move |(x, y)| {
-                    EmptyElement::at((x, y))
-                        + PathElement::new(vec![(0, 0), (8, 0)], c.stroke_width(3))
-                        + PathElement::new(vec![(14, 0), (24, 0)], c.stroke_width(3))
-                });
+                .draw_series(DashedLineSeries::new(cold, 9, 6, c.stroke_width(2)))
+                .s()?;
         }
-    }
-    if any {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(font(15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID_BOLD)
-            .draw()
-            .s()?;
     }
     Ok(())
 }
@@ -745,11 +787,13 @@ fn draw_concurrency<DB: DrawingBackend>(
             Mark::Dashed,
         ));
     }
-    for (l, c, v) in &d.reserved {
+    let reserved = group_levels(&d.reserved);
+    let provisioned = group_levels(&d.provisioned);
+    for (l, c, v) in &reserved {
         legend.push((format!("reserved: {l} ({v})"), *c, Mark::Dashed));
     }
-    for (l, c, v) in &d.provisioned {
-        legend.push((format!("provisioned: {l} ({v})"), *c, Mark::Box));
+    for (l, c, v) in &provisioned {
+        legend.push((format!("provisioned: {l} ({v})"), pale(*c, 0.25), Mark::Box));
     }
     let body = frame(
         root,
@@ -779,28 +823,12 @@ fn draw_concurrency<DB: DrawingBackend>(
     let xd = d.x_desc();
     mesh!(chart, xd.as_str(), "concurrent executions");
     let hline = |v: f64| vec![(0.0, v), (d.x_max, v)];
-    for (_, c, v) in &d.provisioned {
+    for (_, c, v) in &provisioned {
         chart
-            .draw_series(AreaSeries::new(hline(*v as f64), 0.0, c.mix(0.15).filled()))
-            .s()?;
-    }
-    if show_limit {
-        chart
-            .draw_series(DashedLineSeries::new(
-                hline(d.limit as f64),
-                10,
-                6,
-                ACCOUNT_COLOR.stroke_width(2),
-            ))
-            .s()?;
-    }
-    for (_, c, v) in &d.reserved {
-        chart
-            .draw_series(DashedLineSeries::new(
+            .draw_series(AreaSeries::new(
                 hline(*v as f64),
-                10,
-                6,
-                c.stroke_width(2),
+                0.0,
+                pale(*c, 0.25).filled(),
             ))
             .s()?;
     }
@@ -817,6 +845,27 @@ fn draw_concurrency<DB: DrawingBackend>(
             .draw_series(LineSeries::new(
                 d.account.iter().map(|r| (d.x(r), r.concurrency_max as f64)),
                 ACCOUNT_COLOR.stroke_width(2),
+            ))
+            .s()?;
+    }
+    // Limits on top of the data, so they stay visible where concurrency sits at them.
+    if show_limit {
+        chart
+            .draw_series(DashedLineSeries::new(
+                hline(d.limit as f64),
+                10,
+                6,
+                ACCOUNT_COLOR.stroke_width(2),
+            ))
+            .s()?;
+    }
+    for (_, c, v) in &reserved {
+        chart
+            .draw_series(DashedLineSeries::new(
+                hline(*v as f64),
+                10,
+                6,
+                c.stroke_width(2),
             ))
             .s()?;
     }
@@ -947,6 +996,13 @@ fn draw_cold_starts<DB: DrawingBackend>(
                 stacks[layer].iter().copied(),
                 0.0,
                 s.color.mix(0.85).filled(),
+            ))
+            .s()?;
+        // An outline keeps one-bucket spikes visible.
+        chart
+            .draw_series(LineSeries::new(
+                stacks[layer].iter().copied(),
+                s.color.stroke_width(2),
             ))
             .s()?;
     }
