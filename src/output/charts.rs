@@ -449,7 +449,25 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if t.len() < 4 {
         let dense = pick(&[1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0]);
         if dense.len() < 4 {
-            return pick(&[1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+            let finest = pick(&[1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+            if finest.len() >= 3 {
+                return finest;
+            }
+            // Less than a factor of about 1.5: evenly spaced round values.
+            let raw = (hi - lo) / 4.0;
+            let mag = 10f64.powf(raw.log10().floor());
+            let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+                .iter()
+                .map(|m| m * mag)
+                .find(|s| *s >= raw)
+                .unwrap_or(10.0 * mag);
+            let mut v = (lo / step).ceil() * step;
+            let mut out = vec![];
+            while v <= hi {
+                out.push(v);
+                v += step;
+            }
+            return out;
         }
         return dense;
     }
