@@ -530,16 +530,37 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
             Ok(base_seed) => {
                 let seed = replication_seed(*base_seed, *r);
                 let (_, model) = load_model(&sweep.scenario, &sweep.overrides(*p), Some(seed))?;
-                let out = simulate(&model, &mut NoRecorder);
-                let all: std::collections::HashMap<String, f64> =
-                    out.summary.metrics().into_iter().collect();
-                Row {
-                    point: *p,
-                    replication: *r,
-                    seed,
-                    values,
-                    metrics: metrics.iter().map(|k| all.get(k).copied()).collect(),
-                    error: String::new(),
+                // A failing run (a bug) costs its own row, not the other points' results.
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    simulate(&model, &mut NoRecorder)
+                }));
+                match out {
+                    Ok(out) => {
+                        let all: std::collections::HashMap<String, f64> =
+                            out.summary.metrics().into_iter().collect();
+                        Row {
+                            point: *p,
+                            replication: *r,
+                            seed,
+                            values,
+                            metrics: metrics.iter().map(|k| all.get(k).copied()).collect(),
+                            error: String::new(),
+                        }
+                    }
+                    Err(e) => Row {
+                        point: *p,
+                        replication: *r,
+                        seed,
+                        values,
+                        metrics: vec![None; metrics.len()],
+                        error: format!(
+                            "the simulation failed (seed {seed}): {}",
+                            e.downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| e.downcast_ref::<String>().cloned())
+                                .unwrap_or_default()
+                        ),
+                    },
                 }
             }
             Err(msg) => Row {
@@ -566,10 +587,12 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
     }
     let mut rows = rows?;
     rows.sort_by_key(|r| (r.point, r.replication));
-    let failed_points = checked
+    let mut failed_points: Vec<(usize, String)> = rows
         .iter()
-        .filter_map(|(p, c)| c.as_ref().err().map(|m| (*p, m.clone())))
+        .filter(|r| !r.error.is_empty())
+        .map(|r| (r.point, r.error.clone()))
         .collect();
+    failed_points.dedup_by_key(|f| f.0);
     let results = Results {
         vary: sweep.vary.iter().map(|v| v.key.clone()).collect(),
         metrics,
