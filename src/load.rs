@@ -415,8 +415,8 @@ impl ArrivalGen {
                 self.t = until;
                 continue;
             }
-            let u: f64 = rng.random();
-            let cand = self.t - (1.0 - u).ln() / b;
+            let e: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, rng);
+            let cand = self.t + e / b;
             if cand >= until {
                 // Memoryless: restart at the boundary with the next bound.
                 self.t = until;
