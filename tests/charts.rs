@@ -163,9 +163,9 @@ fn charts_are_valid_and_depend_on_data() {
     for s in [
         "latency (ms, log)",
         "end-to-end latency (ms, log)",
-        "p50 per bucket",
-        "p90 per bucket",
-        "p99 per bucket",
+        "p50 over time",
+        "p90 over time",
+        "p99 over time",
         "CDF: warm starts",
         "CDF: cold starts",
         "CDF: solo",

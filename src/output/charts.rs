@@ -9,7 +9,7 @@
 
 use crate::error::Error;
 use crate::model::Model;
-use crate::output::timeseries::ChartSeries;
+use crate::output::timeseries::{merge_rows, ChartSeries};
 use crate::run::RunOutput;
 use crate::scenario::Scaling;
 use crate::stats::BucketRow;
@@ -24,6 +24,8 @@ use std::sync::Once;
 pub const SIZE: (u32, u32) = (1600, 900);
 /// Chart file stems, in report order.
 pub const NAMES: [&str; 4] = ["throttles", "latency", "concurrency", "cold_starts"];
+/// Most points drawn per series (about one per two pixels of plot width).
+pub const MAX_DRAWN: usize = 800;
 /// Functions drawn individually; beyond this the rest is folded into "other".
 pub const MAX_FUNCTIONS: usize = 4;
 
@@ -97,6 +99,23 @@ pub struct ChartData {
     pub provisioned: Vec<(String, RGBColor, u32)>,
     /// End-to-end latency CDFs of shown functions: (label, color, cold, warm), ms.
     pub cdfs: Vec<Cdf>,
+}
+
+/// Merges every `group` consecutive rows into one (counts add, maxima and percentiles take
+/// the maximum, as [`merge_rows`] does for the kept series).
+fn coarsen(rows: Vec<BucketRow>, group: usize) -> Vec<BucketRow> {
+    if group <= 1 {
+        return rows;
+    }
+    rows.chunks(group)
+        .map(|c| {
+            let mut r = c[0].clone();
+            for o in &c[1..] {
+                merge_rows(&mut r, o);
+            }
+            r
+        })
+        .collect()
 }
 
 fn add_counts(a: &mut BucketRow, b: &BucketRow) {
@@ -201,6 +220,13 @@ impl ChartData {
                 ms(out.latency_cold[i].cdf_points()),
                 ms(out.latency_warm[i].cdf_points()),
             ));
+        }
+        // More points than pixels only draws noise: merge neighbours down to MAX_DRAWN rows.
+        let group = buckets.div_ceil(MAX_DRAWN).max(1);
+        let row_s = row_s * group as f64;
+        let account = coarsen(account, group);
+        for s in &mut shown {
+            s.rows = coarsen(std::mem::take(&mut s.rows), group);
         }
         ChartData {
             scenario: model.name.clone(),
@@ -637,7 +663,7 @@ fn draw_latency<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let mut legend: Vec<(String, RGBColor, Mark)> = PCT_COLORS
         .iter()
-        .map(|(l, c)| (format!("{l} per bucket"), *c, Mark::Line))
+        .map(|(l, c)| (format!("{l} over time"), *c, Mark::Line))
         .chain([
             ("CDF: warm starts".to_string(), OTHER_COLOR, Mark::Line),
             ("CDF: cold starts".to_string(), OTHER_COLOR, Mark::Dashed),
@@ -671,7 +697,7 @@ fn draw_latency<DB: DrawingBackend>(
         };
         let mut chart = ChartBuilder::on(area)
             .caption(
-                format!("{caption}: latency percentiles per bucket"),
+                format!("{caption}: latency percentiles per {} s", fmt_num(d.row_s)),
                 font(if compact { 17 } else { 20 }),
             )
             .margin(8)
@@ -1047,7 +1073,7 @@ fn draw_cold_starts<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(r_max).min(100.0))
+        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(r_max).min(105.0))
         .s()?;
     chart
         .configure_mesh()
