@@ -218,7 +218,8 @@ fn charts_are_valid_and_depend_on_data() {
     assert_eq!(html.matches("<svg").count(), 4);
     // Nothing to fetch (the only URL allowed is the SVG namespace, which is not a request).
     assert!(!html.contains("<script"));
-    assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("url("));
+    assert!(!html.contains("src=") && !html.contains("href=\"http"));
+    assert!(html.contains("url(data:font/ttf;base64,") && !html.contains("url(http"));
     let html = std::fs::read_to_string(out_b.join("report.html")).unwrap();
     assert!(html.contains("<th>account</th>") && html.contains("<th>zeta</th>"));
 }
@@ -242,6 +243,20 @@ fn no_charts_writes_no_chart() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn base64_matches_rfc4648() {
+    use lambdasim::output::report::base64;
+    for (i, o) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(i.as_bytes()), o);
+    }
 }
 
 #[test]

@@ -22,6 +22,30 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Standard base64 (RFC 4648, with padding), for the font embedded in the page.
+pub fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
 fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
@@ -122,9 +146,18 @@ pub fn render(scenario: &Scenario, summary: &Summary, charts: &[(String, String)
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lambdasim: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lambdasim: {}</title>\n<style>{STYLE}</style>\n",
         escape(&scenario.name)
     );
+    if !charts.is_empty() {
+        // The charts were measured with DejaVu Sans: embed it so the text fits as drawn.
+        let _ = write!(
+            out,
+            "<style>@font-face{{font-family:'lambdasim-sans';src:url(data:font/ttf;base64,{})}}\nfigure svg text{{font-family:'lambdasim-sans',sans-serif}}</style>\n",
+            base64(dejavu::sans::regular())
+        );
+    }
+    out.push_str("</head>\n<body>\n");
     let _ = writeln!(out, "<h1>{}</h1>", escape(&scenario.name));
     if let Some(d) = &scenario.description {
         let _ = writeln!(out, "<p>{}</p>", escape(d));
