@@ -230,6 +230,40 @@ pub fn load_empirical(text: &str) -> Result<Vec<u64>, (usize, String)> {
     Ok(out)
 }
 
+/// Deserializes a distribution table, or a bare duration (`"120ms"`, `0.5`) as a fixed one.
+pub fn dist_or_fixed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DistSpec, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = DistSpec;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a duration (\"120ms\") or a distribution table ({{ dist = \"lognormal\", median = \"120ms\", p99 = \"900ms\" }})")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DistSpec, E> {
+            Micros::deserialize(serde::de::value::StrDeserializer::<E>::new(v)).map(DistSpec::fixed)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DistSpec, E> {
+            Micros::deserialize(serde::de::value::I64Deserializer::<E>::new(v)).map(DistSpec::fixed)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DistSpec, E> {
+            Micros::deserialize(serde::de::value::U64Deserializer::<E>::new(v)).map(DistSpec::fixed)
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DistSpec, E> {
+            Micros::deserialize(serde::de::value::F64Deserializer::<E>::new(v)).map(DistSpec::fixed)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
+            DistSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// [`dist_or_fixed`] for optional fields.
+pub fn opt_dist_or_fixed<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DistSpec>, D::Error> {
+    dist_or_fixed(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,38 +328,4 @@ mod tests {
             assert!((got / want - 1.0).abs() < 0.01, "{spec:?}: {got} vs {want}");
         }
     }
-}
-
-/// Deserializes a distribution table, or a bare duration (`"120ms"`, `0.5`) as a fixed one.
-pub fn dist_or_fixed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DistSpec, D::Error> {
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = DistSpec;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            write!(f, "a duration (\"120ms\") or a distribution table ({{ dist = \"lognormal\", median = \"120ms\", p99 = \"900ms\" }})")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DistSpec, E> {
-            Micros::deserialize(serde::de::value::StrDeserializer::<E>::new(v)).map(DistSpec::fixed)
-        }
-        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DistSpec, E> {
-            Micros::deserialize(serde::de::value::I64Deserializer::<E>::new(v)).map(DistSpec::fixed)
-        }
-        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DistSpec, E> {
-            Micros::deserialize(serde::de::value::U64Deserializer::<E>::new(v)).map(DistSpec::fixed)
-        }
-        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DistSpec, E> {
-            Micros::deserialize(serde::de::value::F64Deserializer::<E>::new(v)).map(DistSpec::fixed)
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
-            DistSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// [`dist_or_fixed`] for optional fields.
-pub fn opt_dist_or_fixed<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<DistSpec>, D::Error> {
-    dist_or_fixed(d).map(Some)
 }

@@ -14,6 +14,7 @@ pub mod load;
 pub mod model;
 pub mod output;
 pub mod presets;
+pub mod retry;
 pub mod rng;
 pub mod run;
 pub mod scenario;

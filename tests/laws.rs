@@ -506,3 +506,75 @@ fn azure_trace_rows_are_per_minute_counts() {
     // fn-timer has 60 invocations in minutes 0 and 5 of the first ten.
     assert_eq!(out.summary.function("f").unwrap().requests, 120);
 }
+
+fn off_switch_with_retries(retry: &str) -> String {
+    format!(
+        "name = \"r\"\nduration = \"100s\"\n[[functions]]\nname = \"f\"\nduration = \"10ms\"\nreserved_concurrency = 0\n[[traffic]]\nfunction = \"f\"\narrivals = \"uniform\"\nload = {{ kind = \"constant\", rps = 10 }}\nretry = {retry}\n"
+    )
+}
+
+#[test]
+fn attempts_per_request_with_certain_throttling() {
+    // With throttle probability p and k attempts, attempts per request = (1 - p^k)/(1 - p),
+    // which is k for p = 1 (reserved_concurrency = 0). Legacy mode has no retry quota, so every
+    // request makes exactly k attempts; requests still waiting for a retry at the end are in
+    // flight, and conservation holds.
+    for k in [1u64, 2, 5] {
+        let (out, _) = run(&off_switch_with_retries(&format!(
+            "{{ mode = \"legacy\", max_attempts = {k} }}"
+        )));
+        let f = out.summary.function("f").unwrap();
+        conservation(&out);
+        let done = f.failed;
+        assert!(done > 900);
+        // Attempts of finished requests: all k; of in-flight ones: fewer. Bound both ways.
+        assert!(
+            f.attempts >= done * k && f.attempts <= (done + f.in_flight) * k,
+            "k={k}: {} attempts",
+            f.attempts
+        );
+        assert_eq!(f.retries, f.attempts - f.requests);
+        assert_eq!(f.throttles.reserved, f.attempts);
+    }
+}
+
+#[test]
+fn standard_retry_quota_stops_a_retry_storm() {
+    // Standard mode: 500 quota tokens, 5 per retry, refunds only on success. With every
+    // attempt throttled the client makes exactly 100 retries in the whole run.
+    let (out, _) = run(&off_switch_with_retries("{ mode = \"standard\" }"));
+    let f = out.summary.function("f").unwrap();
+    assert_eq!(f.retries, 100);
+    assert_eq!(f.attempts, f.requests + 100);
+    conservation(&out);
+}
+
+#[test]
+fn retries_amplify_an_overload_and_add_latency() {
+    // A function capped at 100 concurrent receives 20 % more than it can serve. Standard
+    // retries turn each throttle into more attempts (more throttles than without retries),
+    // and requests that eventually run see the backoff in their latency.
+    let text = std::fs::read_to_string("scenarios/retry-storm.toml").unwrap();
+    let (with, _) = run(&text);
+    let s = load_str(
+        &text,
+        Path::new("r.toml"),
+        &["traffic.api.retry.mode=none".parse().unwrap()],
+    )
+    .unwrap();
+    let m = Model::build(&s, Path::new("scenarios"), Path::new("r.toml")).unwrap();
+    let without = simulate(&m, &mut lambdasim::stats::NoRecorder);
+    conservation(&with);
+    let (w, n) = (
+        with.summary.function("api").unwrap(),
+        without.summary.function("api").unwrap(),
+    );
+    assert!(
+        w.throttles.total as f64 > 1.5 * n.throttles.total as f64,
+        "{} vs {}",
+        w.throttles.total,
+        n.throttles.total
+    );
+    assert!(w.retries > 0 && n.retries == 0);
+    assert!(w.latency_ms.p99 > 2.0 * n.latency_ms.p99);
+}

@@ -14,6 +14,7 @@ pub mod queue;
 use crate::admission::{Throttle, TokenBucket};
 use crate::load::ArrivalGen;
 use crate::model::Model;
+use crate::retry::RetryPolicy;
 use crate::rng::{stream, Rng};
 use crate::scenario::{Invocation, Scaling};
 use crate::stats::{BucketCounts, BucketRow, Counters, Histogram, Level, Recorder};
@@ -28,6 +29,7 @@ mod purpose {
     pub const INIT: u64 = 3;
     pub const ERRORS: u64 = 4;
     pub const IDLE: u64 = 5;
+    pub const RETRY: u64 = 6;
 }
 
 /// How an invocation ended.
@@ -42,7 +44,12 @@ pub enum Outcome {
 #[derive(Clone, Copy, Debug)]
 pub enum Caller {
     /// A sync request: its traffic source and when it first arrived (for end-to-end latency).
-    Sync { source: u32, arrival: u64 },
+    /// Which attempt this is (1 = first try).
+    Sync {
+        source: u32,
+        arrival: u64,
+        attempt: u32,
+    },
 }
 
 impl Caller {
@@ -98,6 +105,16 @@ struct FnState {
 struct SourceState {
     gen: ArrivalGen,
     rng: Rng,
+    retry: RetryPolicy,
+    rng_retry: Rng,
+}
+
+/// A throttled sync request waiting for its client's next attempt.
+#[derive(Clone, Copy)]
+struct PendingRetry {
+    source: u32,
+    arrival: u64,
+    attempt: u32,
 }
 
 /// What a run produced: totals and distributions for the summary; rows went to the recorder.
@@ -136,6 +153,9 @@ pub struct Sim<'m, R: Recorder> {
     free_envs: Vec<u32>,
     funcs: Vec<FnState>,
     sources: Vec<SourceState>,
+    /// Pending client retries (timer events index this slab).
+    retries: Vec<PendingRetry>,
+    free_retries: Vec<u32>,
     /// Busy environments of the whole account.
     account_busy: Level,
     /// Unreserved pool in use: busy on-demand environments of functions without a reservation
@@ -196,6 +216,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             .map(|s| SourceState {
                 gen: ArrivalGen::new(s.profile.clone(), s.arrivals, m.duration),
                 rng: stream(seed, &s.name, purpose::ARRIVALS),
+                retry: RetryPolicy::new(&s.retry),
+                rng_retry: stream(seed, &s.name, purpose::RETRY),
             })
             .collect();
         let record = rec.enabled();
@@ -211,6 +233,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             free_envs: Vec::new(),
             funcs,
             sources,
+            retries: Vec::new(),
+            free_retries: Vec::new(),
             account_busy: Level::default(),
             unreserved_used: 0,
             unreserved_busy: Level::default(),
@@ -250,7 +274,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             match ev.class() {
                 Class::Complete => self.complete(ev.id()),
                 Class::Arrival => self.arrival(ev.id()),
-                Class::Timer => {}
+                Class::Timer => self.retry(ev.id()),
             }
         }
         while bucket_start < self.end {
@@ -286,6 +310,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             caller: Caller::Sync {
                 source: 0,
                 arrival: 0,
+                attempt: 1,
             },
             cold: false,
             outcome: Outcome::Success,
@@ -332,15 +357,67 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 let caller = Caller::Sync {
                     source: i,
                     arrival: self.now,
+                    attempt: 1,
                 };
-                if let Err(reason) = self.attempt(f, caller) {
-                    // No client retries: a throttle is final, the request failed.
-                    if counted {
-                        self.funcs[f].totals.failed += 1;
-                    }
-                    let _ = reason;
+                if self.attempt(f, caller).is_err() {
+                    self.sync_throttled(f, caller);
                 }
             }
+        }
+    }
+
+    /// A sync attempt was throttled (429): the client retries after a backoff, or gives up and
+    /// the request has failed.
+    fn sync_throttled(&mut self, f: usize, caller: Caller) {
+        let Caller::Sync {
+            source,
+            arrival,
+            attempt,
+        } = caller;
+        let s = &mut self.sources[source as usize];
+        match s.retry.after_throttle(attempt, &mut s.rng_retry) {
+            Some(delay) => {
+                let p = PendingRetry {
+                    source,
+                    arrival,
+                    attempt: attempt + 1,
+                };
+                let id = match self.free_retries.pop() {
+                    Some(id) => {
+                        self.retries[id as usize] = p;
+                        id
+                    }
+                    None => {
+                        self.retries.push(p);
+                        (self.retries.len() - 1) as u32
+                    }
+                };
+                self.queue
+                    .push(Event::new(self.now + delay, Class::Timer, id));
+            }
+            None => {
+                if arrival >= self.warmup {
+                    self.funcs[f].totals.failed += 1;
+                }
+            }
+        }
+    }
+
+    /// A client's backoff ended: the next attempt of the request.
+    fn retry(&mut self, id: u32) {
+        let p = self.retries[id as usize];
+        self.free_retries.push(id);
+        let f = self.m.sources[p.source as usize].function;
+        if p.arrival >= self.warmup {
+            self.funcs[f].totals.retries += 1;
+        }
+        let caller = Caller::Sync {
+            source: p.source,
+            arrival: p.arrival,
+            attempt: p.attempt,
+        };
+        if self.attempt(f, caller).is_err() {
+            self.sync_throttled(f, caller);
         }
     }
 
@@ -512,6 +589,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             fs.bucket_latency.record(latency);
             self.account_bucket_latency.record(latency);
         }
+        let Caller::Sync { source, .. } = env.caller;
+        self.sources[source as usize].retry.on_success();
         if counted {
             let t = &mut fs.totals;
             match env.outcome {
@@ -708,6 +787,15 @@ impl<'m, R: Recorder> Sim<'m, R> {
         for (id, e) in self.envs.iter().enumerate() {
             if !is_free[id] && !idle[id] && e.caller.arrival() >= warmup {
                 in_flight[e.func as usize] += 1;
+            }
+        }
+        let mut pending = vec![true; self.retries.len()];
+        for &id in &self.free_retries {
+            pending[id as usize] = false;
+        }
+        for (p, live) in self.retries.iter().zip(pending) {
+            if live && p.arrival >= warmup {
+                in_flight[self.m.sources[p.source as usize].function] += 1;
             }
         }
         let account_mean = self.account_busy.window_mean(now, warmup);

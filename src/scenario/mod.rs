@@ -461,7 +461,13 @@ impl Scenario {
         for t in &mut self.traffic {
             match t.invocation {
                 Invocation::Sync => {
-                    t.retry.get_or_insert_with(RetrySpec::default);
+                    let r = t.retry.get_or_insert_with(RetrySpec::default);
+                    if r.mode != RetryMode::None {
+                        let (m, b, c) = crate::retry::defaults(r.mode);
+                        r.max_attempts.get_or_insert(m);
+                        r.base.get_or_insert(b);
+                        r.cap.get_or_insert(c);
+                    }
                 }
                 Invocation::Async => {
                     t.async_.get_or_insert_with(AsyncSpec::default);

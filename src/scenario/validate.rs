@@ -229,11 +229,23 @@ pub fn validate(s: &Scenario) -> R {
             );
         }
         if let Some(r) = &t.retry {
-            if r.mode != RetryMode::None {
+            if r.mode == RetryMode::Adaptive {
                 return fail(
                     tk("retry.mode"),
-                    "client retries are not implemented yet; use mode = \"none\"",
+                    "the adaptive retry mode (client-side rate limiting) is not implemented yet; use \"standard\" or \"legacy\"",
                 );
+            }
+            if r.mode != RetryMode::None && t.invocation != Invocation::Sync {
+                return fail(tk("retry"), "client retries apply to sync invocations only");
+            }
+            if r.max_attempts.is_some_and(|m| !(1..=20).contains(&m)) {
+                return fail(tk("retry.max_attempts"), "must be in 1..=20");
+            }
+            if r.base.is_some_and(|b| b.0 == 0) {
+                return fail(tk("retry.base"), "must be greater than 0");
+            }
+            if r.cap.is_some_and(|c| c.0 == 0) {
+                return fail(tk("retry.cap"), "must be greater than 0");
             }
         }
     }
