@@ -249,6 +249,12 @@ impl ChartData {
         r.start.as_secs_f64() / self.x_div
     }
 
+    /// Left end of time axes: a little before 0, so events in the first bucket (cold starts
+    /// at start-up) do not hide in the y axis.
+    fn x_lo(&self) -> f64 {
+        -self.x_max * 0.006
+    }
+
     fn x_desc(&self) -> String {
         format!("simulated time ({})", self.x_unit)
     }
@@ -606,7 +612,7 @@ fn draw_throttles<DB: DrawingBackend>(
             .margin(8)
             .x_label_area_size(if compact { 40 } else { 48 })
             .y_label_area_size(if compact { 62 } else { 80 })
-            .build_cartesian_2d(0f64..d.x_max, 0f64..y_max)
+            .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..y_max)
             .s()?;
         let xd = d.x_desc();
         if compact {
@@ -704,7 +710,7 @@ fn draw_latency<DB: DrawingBackend>(
             .x_label_area_size(if compact { 40 } else { 48 })
             .y_label_area_size(80)
             .build_cartesian_2d(
-                0f64..d.x_max,
+                d.x_lo()..d.x_max,
                 (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
             )
             .s()?;
@@ -777,18 +783,21 @@ fn draw_latency<DB: DrawingBackend>(
         .light_line_style(GRID_LIGHT)
         .draw()
         .s()?;
-    for (_, color, cold, warm) in &d.cdfs {
+    let n_cdfs = d.cdfs.len() as u32;
+    for (rank, (_, color, cold, warm)) in d.cdfs.iter().enumerate() {
         let c = *color;
+        // Earlier (busier) functions are drawn wider, so identical curves stay visible.
+        let width = 2 + 2 * (n_cdfs - 1 - rank as u32);
         let warm = cdf_steps(warm);
         if !warm.is_empty() {
             chart
-                .draw_series(LineSeries::new(warm, c.stroke_width(2)))
+                .draw_series(LineSeries::new(warm, c.stroke_width(width)))
                 .s()?;
         }
         let cold = cdf_steps(cold);
         if !cold.is_empty() {
             chart
-                .draw_series(DashedLineSeries::new(cold, 9, 6, c.stroke_width(2)))
+                .draw_series(DashedLineSeries::new(cold, 9, 6, c.stroke_width(width)))
                 .s()?;
         }
     }
@@ -862,11 +871,11 @@ fn draw_concurrency<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(y_max))
+        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(y_max))
         .s()?;
     let xd = d.x_desc();
     mesh!(chart, xd.as_str(), "concurrent executions");
-    let hline = |v: f64| vec![(0.0, v), (d.x_max, v)];
+    let hline = |v: f64| vec![(d.x_lo(), v), (d.x_max, v)];
     for (_, c, v) in &provisioned {
         chart
             .draw_series(AreaSeries::new(
@@ -953,7 +962,7 @@ fn draw_concurrency<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(t_max))
+        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(t_max))
         .s()?;
     chart
         .configure_mesh()
@@ -1030,7 +1039,7 @@ fn draw_cold_starts<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..d.x_max, 0f64..y_max)
+        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..y_max)
         .s()?;
     let xd = d.x_desc();
     mesh!(chart, xd.as_str(), "cold starts per second");
@@ -1073,7 +1082,7 @@ fn draw_cold_starts<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..d.x_max, 0f64..nice_max(r_max).min(105.0))
+        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(r_max).min(105.0))
         .s()?;
     chart
         .configure_mesh()
