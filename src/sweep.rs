@@ -406,13 +406,12 @@ pub struct SweepReport {
     pub results: Results,
 }
 
-/// Every metric key a run of this model would report, in summary order.
-fn metric_keys(model: &crate::Model) -> Vec<String> {
+/// Every metric key a run of a model with these functions would report, in summary order.
+fn metric_keys(functions: Vec<String>) -> Vec<String> {
     let s = Summary {
-        functions: model
-            .functions
-            .iter()
-            .map(|f| (f.name.clone(), FunctionSummary::default()))
+        functions: functions
+            .into_iter()
+            .map(|f| (f, FunctionSummary::default()))
             .collect(),
         ..Summary::default()
     };
@@ -433,18 +432,34 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
     let shard = opts.shard.unwrap_or(Shard { k: 1, n: 1 });
     let total = sweep.len();
 
-    // Validate every point before running anything.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::runtime(format!("cannot start worker threads: {e}")))?;
+
+    // Validate every point before running anything (in parallel; reported in point order).
+    let loaded: Vec<Result<(u64, Vec<String>), Error>> = pool.install(|| {
+        (0..total)
+            .into_par_iter()
+            .map(|p| {
+                load_model(&sweep.scenario, &sweep.overrides(p), None).map(|(s, model)| {
+                    let names = model.functions.iter().map(|f| f.name.clone()).collect();
+                    (s.seed, names)
+                })
+            })
+            .collect()
+    });
     let mut checked: Vec<(usize, Result<u64, String>)> = Vec::new();
     let mut keys: Option<Vec<String>> = None;
     let mut first_error: Option<(usize, Error)> = None;
-    for p in 0..total {
-        match load_model(&sweep.scenario, &sweep.overrides(p), None) {
-            Ok((s, model)) => {
+    for (p, l) in loaded.into_iter().enumerate() {
+        match l {
+            Ok((seed, names)) => {
                 if keys.is_none() {
-                    keys = Some(metric_keys(&model));
+                    keys = Some(metric_keys(names));
                 }
                 if shard.holds(p) {
-                    checked.push((p, Ok(s.seed)));
+                    checked.push((p, Ok(seed)));
                 }
             }
             Err(e) => {
@@ -577,10 +592,6 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         }
         Ok(row)
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::runtime(format!("cannot start worker threads: {e}")))?;
     let rows: Result<Vec<Row>, Error> = pool.install(|| tasks.par_iter().map(run_one).collect());
     if let Some(b) = &bar {
         b.finish_and_clear();
