@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (no network, no script) with the scenario, the
 //! summary table per function and the SVG charts inline.
 
+use super::summary::ROWS;
 use crate::scenario::Scenario;
 use crate::stats::summary::FunctionSummary;
 use crate::stats::Summary;
@@ -45,59 +46,6 @@ pub fn base64(bytes: &[u8]) -> String {
     }
     out
 }
-
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
-}
-
-type Row = (&'static str, fn(&FunctionSummary) -> String);
-
-const ROWS: &[Row] = &[
-    ("requests", |f| f.requests.to_string()),
-    ("invocations", |f| f.invocations.to_string()),
-    ("succeeded", |f| f.succeeded.to_string()),
-    ("failed", |f| f.failed.to_string()),
-    ("timed out", |f| f.timed_out.to_string()),
-    ("in flight at end", |f| f.in_flight.to_string()),
-    ("throttles", |f| {
-        format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))
-    }),
-    ("throttles: burst / scaling", |f| {
-        f.throttles.burst.to_string()
-    }),
-    ("throttles: account pool", |f| {
-        f.throttles.account.to_string()
-    }),
-    ("throttles: reserved", |f| f.throttles.reserved.to_string()),
-    ("throttles: rate limit", |f| f.throttles.rate.to_string()),
-    ("retries", |f| f.retries.to_string()),
-    ("cold starts", |f| {
-        format!("{} ({})", f.cold_starts, pct(f.cold_start_ratio))
-    }),
-    ("environments created", |f| {
-        f.environments_created.to_string()
-    }),
-    ("latency p50 / p90 / p99 (ms)", |f| {
-        format!(
-            "{:.1} / {:.1} / {:.1}",
-            f.latency_ms.p50, f.latency_ms.p90, f.latency_ms.p99
-        )
-    }),
-    ("latency max (ms)", |f| format!("{:.1}", f.latency_ms.max)),
-    ("duration p50 / p99 (ms)", |f| {
-        format!("{:.1} / {:.1}", f.duration_ms.p50, f.duration_ms.p99)
-    }),
-    ("concurrency peak / mean", |f| {
-        format!("{} / {:.1}", f.concurrency.peak, f.concurrency.mean)
-    }),
-    ("provisioned utilization", |f| {
-        pct(f.provisioned.utilization_mean)
-    }),
-    ("spillover invocations", |f| {
-        f.provisioned.spillover_invocations.to_string()
-    }),
-    ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
-];
 
 /// The summary as an HTML table: one column per function, plus the account when there are
 /// several functions.

@@ -4,14 +4,64 @@ use crate::stats::summary::FunctionSummary;
 use crate::stats::Summary;
 use std::fmt::Write;
 
+fn pct(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+pub type Row = (&'static str, fn(&FunctionSummary) -> String);
+
+/// The rows of the summary table, shared by the stdout table and report.html.
+pub const ROWS: &[Row] = &[
+    ("requests", |f| f.requests.to_string()),
+    ("invocations", |f| f.invocations.to_string()),
+    ("succeeded", |f| f.succeeded.to_string()),
+    ("failed", |f| f.failed.to_string()),
+    ("timed out", |f| f.timed_out.to_string()),
+    ("in flight at end", |f| f.in_flight.to_string()),
+    ("throttles", |f| {
+        format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))
+    }),
+    ("throttles: burst / scaling", |f| {
+        f.throttles.burst.to_string()
+    }),
+    ("throttles: account pool", |f| {
+        f.throttles.account.to_string()
+    }),
+    ("throttles: reserved", |f| f.throttles.reserved.to_string()),
+    ("throttles: rate limit", |f| f.throttles.rate.to_string()),
+    ("retries", |f| f.retries.to_string()),
+    ("cold starts", |f| {
+        format!("{} ({})", f.cold_starts, pct(f.cold_start_ratio))
+    }),
+    ("environments created", |f| {
+        f.environments_created.to_string()
+    }),
+    ("latency p50 / p90 / p99 (ms)", |f| {
+        format!(
+            "{:.1} / {:.1} / {:.1}",
+            f.latency_ms.p50, f.latency_ms.p90, f.latency_ms.p99
+        )
+    }),
+    ("latency max (ms)", |f| format!("{:.1}", f.latency_ms.max)),
+    ("duration p50 / p99 (ms)", |f| {
+        format!("{:.1} / {:.1}", f.duration_ms.p50, f.duration_ms.p99)
+    }),
+    ("concurrency peak / mean", |f| {
+        format!("{} / {:.1}", f.concurrency.peak, f.concurrency.mean)
+    }),
+    ("provisioned utilization", |f| {
+        pct(f.provisioned.utilization_mean)
+    }),
+    ("spillover invocations", |f| {
+        f.provisioned.spillover_invocations.to_string()
+    }),
+    ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
+];
+
 pub fn to_json(s: &Summary) -> String {
     let mut out = serde_json::to_string_pretty(s).expect("summary serializes");
     out.push('\n');
     out
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
 }
 
 /// A fixed-width table: one column per function and one for the account.
@@ -21,42 +71,7 @@ pub fn to_table(s: &Summary) -> String {
     if s.functions.len() > 1 {
         cols.push(("account", &s.account));
     }
-    type Row = (&'static str, fn(&FunctionSummary) -> String);
-    let rows: &[Row] = &[
-        ("requests", |f| f.requests.to_string()),
-        ("invocations", |f| f.invocations.to_string()),
-        ("succeeded", |f| f.succeeded.to_string()),
-        ("failed", |f| f.failed.to_string()),
-        ("  timed out", |f| f.timed_out.to_string()),
-        ("in flight at end", |f| f.in_flight.to_string()),
-        ("throttles", |f| {
-            format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))
-        }),
-        ("  burst (scaling)", |f| f.throttles.burst.to_string()),
-        ("  account pool", |f| f.throttles.account.to_string()),
-        ("  reserved", |f| f.throttles.reserved.to_string()),
-        ("  rate limit", |f| f.throttles.rate.to_string()),
-        ("cold starts", |f| {
-            format!("{} ({})", f.cold_starts, pct(f.cold_start_ratio))
-        }),
-        ("environments created", |f| {
-            f.environments_created.to_string()
-        }),
-        ("latency p50 / p99 ms", |f| {
-            format!("{:.1} / {:.1}", f.latency_ms.p50, f.latency_ms.p99)
-        }),
-        ("latency max ms", |f| format!("{:.1}", f.latency_ms.max)),
-        ("concurrency peak / mean", |f| {
-            format!("{} / {:.1}", f.concurrency.peak, f.concurrency.mean)
-        }),
-        ("provisioned utilization", |f| {
-            pct(f.provisioned.utilization_mean)
-        }),
-        ("spillover invocations", |f| {
-            f.provisioned.spillover_invocations.to_string()
-        }),
-        ("cost USD", |f| format!("{:.4}", f.cost_usd.total)),
-    ];
+    let rows = ROWS;
     let label_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let cells: Vec<Vec<String>> = rows
         .iter()
