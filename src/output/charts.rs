@@ -440,16 +440,20 @@ fn runs(pts: impl Iterator<Item = Option<(f64, f64)>>) -> Vec<Vec<(f64, f64)>> {
 
 macro_rules! mesh {
     ($chart:expr, $x:expr, $y:expr) => {
+        mesh!($chart, $x, $y, 10, 6, &|v| fmt_num(*v), 15, 16)
+    };
+    // x and y axis titles, tick counts, y tick formatter, tick and title font sizes.
+    ($chart:expr, $x:expr, $y:expr, $xn:expr, $yn:expr, $yfmt:expr, $label:expr, $desc:expr) => {
         $chart
             .configure_mesh()
             .x_desc($x)
             .y_desc($y)
-            .x_labels(10)
-            .y_labels(6)
+            .x_labels($xn)
+            .y_labels($yn)
             .x_label_formatter(&|v| fmt_num(*v))
-            .y_label_formatter(&|v| fmt_num(*v))
-            .label_style(font(15))
-            .axis_desc_style(font(16))
+            .y_label_formatter($yfmt)
+            .label_style(font($label))
+            .axis_desc_style(font($desc))
             .bold_line_style(GRID_BOLD)
             .light_line_style(GRID_LIGHT)
             .draw()
@@ -616,20 +620,16 @@ fn draw_throttles<DB: DrawingBackend>(
             .s()?;
         let xd = d.x_desc();
         if compact {
-            chart
-                .configure_mesh()
-                .x_desc(xd.as_str())
-                .y_desc("requests/s")
-                .x_labels(5)
-                .y_labels(5)
-                .x_label_formatter(&|v| fmt_num(*v))
-                .y_label_formatter(&|v| fmt_num(*v))
-                .label_style(font(14))
-                .axis_desc_style(font(15))
-                .bold_line_style(GRID_BOLD)
-                .light_line_style(GRID_LIGHT)
-                .draw()
-                .s()?;
+            mesh!(
+                chart,
+                xd.as_str(),
+                "requests/s",
+                5,
+                5,
+                &|v| fmt_num(*v),
+                14,
+                15
+            );
         } else {
             mesh!(chart, xd.as_str(), "requests per second");
         }
@@ -715,20 +715,16 @@ fn draw_latency<DB: DrawingBackend>(
             )
             .s()?;
         let xd = d.x_desc();
-        chart
-            .configure_mesh()
-            .x_desc(xd.as_str())
-            .y_desc("latency (ms, log)")
-            .x_labels(8)
-            .y_labels(if compact { 4 } else { 6 })
-            .x_label_formatter(&|v| fmt_num(*v))
-            .y_label_formatter(&|v| fmt_num(*v))
-            .label_style(font(14))
-            .axis_desc_style(font(15))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
-            .draw()
-            .s()?;
+        mesh!(
+            chart,
+            xd.as_str(),
+            "latency (ms, log)",
+            8,
+            if compact { 4 } else { 6 },
+            &|v| fmt_num(*v),
+            14,
+            15
+        );
         for (k, (_, color)) in PCT_COLORS.iter().enumerate().rev() {
             let pts = rows.iter().map(|r| {
                 let v = [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms][k];
@@ -769,20 +765,16 @@ fn draw_latency<DB: DrawingBackend>(
             0f64..1.0,
         )
         .s()?;
-    chart
-        .configure_mesh()
-        .x_desc("end-to-end latency (ms, log)")
-        .y_desc("fraction of requests ≤ latency")
-        .x_labels(8)
-        .y_labels(11)
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .label_style(font(14))
-        .axis_desc_style(font(15))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .draw()
-        .s()?;
+    mesh!(
+        chart,
+        "end-to-end latency (ms, log)",
+        "fraction of requests ≤ latency",
+        8,
+        11,
+        &|v| format!("{:.0}%", v * 100.0),
+        14,
+        15
+    );
     let n_cdfs = d.cdfs.len() as u32;
     for (rank, (_, color, cold, warm)) in d.cdfs.iter().enumerate() {
         let c = *color;
@@ -964,20 +956,16 @@ fn draw_concurrency<DB: DrawingBackend>(
         .y_label_area_size(80)
         .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(t_max))
         .s()?;
-    chart
-        .configure_mesh()
-        .x_desc(xd.as_str())
-        .y_desc("environments")
-        .x_labels(10)
-        .y_labels(4)
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| fmt_num(*v))
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .draw()
-        .s()?;
+    mesh!(
+        chart,
+        xd.as_str(),
+        "environments",
+        10,
+        4,
+        &|v| fmt_num(*v),
+        15,
+        16
+    );
     for (_, c, pts) in token_series.iter().rev() {
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
@@ -1084,20 +1072,16 @@ fn draw_cold_starts<DB: DrawingBackend>(
         .y_label_area_size(80)
         .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(r_max).min(105.0))
         .s()?;
-    chart
-        .configure_mesh()
-        .x_desc(xd.as_str())
-        .y_desc("cold-start ratio (%)")
-        .x_labels(10)
-        .y_labels(6)
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| format!("{}%", fmt_num(*v)))
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .draw()
-        .s()?;
+    mesh!(
+        chart,
+        xd.as_str(),
+        "cold-start ratio (%)",
+        10,
+        6,
+        &|v| format!("{}%", fmt_num(*v)),
+        15,
+        16
+    );
     for (c, rs) in &lines {
         for run in rs {
             chart
