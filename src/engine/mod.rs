@@ -712,14 +712,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 dead_letters: c.dead_letters,
             };
             fs.bucket_latency.clear();
-            acc.invocations += row.invocations;
-            acc.errors += row.errors;
-            for k in 0..4 {
-                acc.throttles[k] += row.throttles[k];
-            }
-            acc.cold_starts += row.cold_starts;
-            acc.spillover += row.spillover;
-            acc.dead_letters += row.dead_letters;
+            acc.add_counts(&row);
             acc.async_event_age_ms = acc.async_event_age_ms.max(row.async_event_age_ms);
             acc.iterator_age_ms = acc.iterator_age_ms.max(row.iterator_age_ms);
             if fs.bucket.is_some() {

@@ -119,15 +119,9 @@ fn coarsen(rows: Vec<BucketRow>, group: usize) -> Vec<BucketRow> {
 }
 
 fn add_counts(a: &mut BucketRow, b: &BucketRow) {
-    a.invocations += b.invocations;
-    a.errors += b.errors;
-    for k in 0..4 {
-        a.throttles[k] += b.throttles[k];
-    }
-    a.cold_starts += b.cold_starts;
+    a.add_counts(b);
     a.concurrency_max += b.concurrency_max;
     a.concurrency_mean += b.concurrency_mean;
-    a.spillover += b.spillover;
 }
 
 impl ChartData {

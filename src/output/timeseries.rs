@@ -74,16 +74,10 @@ fn fmt_time(s: f64) -> String {
 
 /// Merges bucket `b` into `a` (a coarser bucket): counts add, maxima take the max, means average.
 pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
-    a.invocations += b.invocations;
-    a.errors += b.errors;
-    for k in 0..4 {
-        a.throttles[k] += b.throttles[k];
-    }
-    a.cold_starts += b.cold_starts;
+    a.add_counts(b);
     a.concurrency_max = a.concurrency_max.max(b.concurrency_max);
     a.concurrency_mean = (a.concurrency_mean + b.concurrency_mean) / 2.0;
     a.provisioned_utilization = (a.provisioned_utilization + b.provisioned_utilization) / 2.0;
-    a.spillover += b.spillover;
     a.unreserved_concurrency = a.unreserved_concurrency.max(b.unreserved_concurrency);
     a.scaling_tokens = b.scaling_tokens;
     a.latency_p50_ms = a.latency_p50_ms.max(b.latency_p50_ms);
@@ -91,7 +85,6 @@ pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
     a.latency_p99_ms = a.latency_p99_ms.max(b.latency_p99_ms);
     a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
     a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);
-    a.dead_letters += b.dead_letters;
 }
 
 /// Time-series rows kept for charts: at most [`CHART_POINTS`] buckets per series. When full,

@@ -175,6 +175,20 @@ impl BucketRow {
     pub fn throttles_total(&self) -> u64 {
         self.throttles.iter().sum()
     }
+
+    /// Adds `other`'s event counts (invocations, errors, throttles by reason, cold starts,
+    /// spillover, dead letters): the one place that knows which columns are counts, used for
+    /// the account row, coarsened buckets and grouped chart series.
+    pub fn add_counts(&mut self, other: &BucketRow) {
+        self.invocations += other.invocations;
+        self.errors += other.errors;
+        for k in 0..4 {
+            self.throttles[k] += other.throttles[k];
+        }
+        self.cold_starts += other.cold_starts;
+        self.spillover += other.spillover;
+        self.dead_letters += other.dead_letters;
+    }
 }
 
 /// Where the engine sends time-series rows as each bucket closes. The engine never formats
