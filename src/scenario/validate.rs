@@ -18,6 +18,9 @@ fn k(s: &str) -> KeyPath {
 pub const MAX_DURATION: Micros = Micros::from_secs(90 * 24 * 3600);
 /// Most time-series buckets a run may produce (duration / bucket).
 pub const MAX_BUCKETS: u64 = 50_000_000;
+/// Most time-series rows a run may write: buckets x (functions + the account row). The engine
+/// closes every function's bucket, so this bounds the run's work even without traffic.
+pub const MAX_ROWS: u64 = 100_000_000;
 /// Most requests a run may be expected to simulate (peak rate x duration).
 pub const MAX_REQUESTS: f64 = 2e10;
 pub const MAX_ACCOUNT_LIMIT: u32 = 10_000_000;
@@ -44,6 +47,15 @@ pub fn validate(s: &Scenario) -> R {
             format!(
                 "{} buckets is over the limit of {MAX_BUCKETS}: use a larger bucket",
                 s.duration.0 / s.bucket.0
+            ),
+        );
+    }
+    let rows = (s.duration.0 / s.bucket.0).saturating_mul(s.functions.len() as u64 + 1);
+    if rows > MAX_ROWS {
+        return fail(
+            k("bucket"),
+            format!(
+                "{rows} time-series rows (buckets x (functions + 1)) is over the limit of {MAX_ROWS}: use a larger bucket or a shorter duration"
             ),
         );
     }
