@@ -755,6 +755,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
 
     /// A request of function `f` that arrived at `arrival` has ended. `cold`: whether its last
     /// attempt ran on a cold environment (for the cold/warm latency split).
+    #[inline]
     fn finish_request(&mut self, f: usize, arrival: u64, end: End, cold: bool) {
         let latency = self.now - arrival;
         let ran = matches!(end, End::Succeeded | End::Failed | End::TimedOut);
