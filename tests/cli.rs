@@ -44,6 +44,12 @@ const BAD: &[(&str, &str, &str)] = &[
     ("wrong type", "name = \"t\"\nduration = \"1s\"\n[account]\nconcurrency_limit = \"lots\"\n[[functions]]\nname = \"f\"\nduration = 1\n", "account.concurrency_limit"),
     ("no functions", "name = \"t\"\nduration = \"1s\"\nfunctions = []\n", "functions"),
     ("timeout above 15 minutes", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"20m\"\n", "functions[0].timeout"),
+    ("sqs visibility timeout below the function timeout", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"sqs\"\nsqs = { visibility_timeout = \"30s\" }\n", "traffic[0].sqs.visibility_timeout"),
+    ("stream parallelization above 10", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"stream\"\nstream = { parallelization_factor = 11 }\n", "traffic[0].stream.parallelization_factor"),
+    ("async table on sync traffic", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\nasync = { dlq = true }\n", "traffic[0].invocation"),
+    ("async retry attempts above 2", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"async\"\nasync = { maximum_retry_attempts = 3 }\n", "traffic[0].async.maximum_retry_attempts"),
+    ("poison rate above 1", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"stream\"\nstream = { poison_rate = 2.0 }\n", "traffic[0].stream.poison_rate"),
+    ("unknown invocation model", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"carrier-pigeon\"\n", "carrier-pigeon"),
 ];
 
 #[test]
@@ -149,14 +155,23 @@ fn run_to(dir: &Path, scenario: &Path, extra: &[&str]) -> Vec<(String, Vec<u8>)>
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Path::new("scenarios/noisy-neighbour.toml");
-    let a = run_to(&dir.path().join("a"), scenario, &[]);
-    let b = run_to(&dir.path().join("b"), scenario, &[]);
-    assert_eq!(a, b, "same seed must give byte-identical files");
-    let c = run_to(&dir.path().join("c"), scenario, &["--seed", "99"]);
-    assert_ne!(a[0].1, c[0].1);
-    assert_ne!(a[1].1, c[1].1);
+    // A sync scenario and one of each queued invocation model.
+    for name in [
+        "noisy-neighbour",
+        "async-backlog",
+        "sqs-low-concurrency",
+        "stream-poison-record",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = format!("scenarios/{name}.toml");
+        let scenario = Path::new(&path);
+        let a = run_to(&dir.path().join("a"), scenario, &[]);
+        let b = run_to(&dir.path().join("b"), scenario, &[]);
+        assert_eq!(a, b, "{name}: same seed must give byte-identical files");
+        let c = run_to(&dir.path().join("c"), scenario, &["--seed", "99"]);
+        assert_ne!(a[0].1, c[0].1, "{name}");
+        assert_ne!(a[1].1, c[1].1, "{name}");
+    }
 }
 
 #[test]
@@ -180,7 +195,7 @@ fn outputs_have_the_spec_names() {
     std::fs::write(&path, GOOD).unwrap();
     let files = run_to(&dir.path().join("o"), &path, &[]);
     let csv = String::from_utf8(files[1].1.clone()).unwrap();
-    assert!(csv.starts_with("time_s,function,Invocations,Errors,Throttles,ThrottlesBurst,ThrottlesAccount,ThrottlesReserved,ThrottlesRate,ColdStarts,ConcurrentExecutions,ConcurrentExecutionsMean,ProvisionedConcurrencyUtilization,ProvisionedConcurrencySpilloverInvocations,UnreservedConcurrentExecutions,ScalingTokensAvailable,LatencyP50Ms,LatencyP99Ms,AsyncEventAgeMs,IteratorAgeMs,DeadLetters\n"));
+    assert!(csv.starts_with("time_s,function,Invocations,Errors,Throttles,ThrottlesBurst,ThrottlesAccount,ThrottlesReserved,ThrottlesRate,ColdStarts,ConcurrentExecutions,ConcurrentExecutionsMean,ProvisionedConcurrencyUtilization,ProvisionedConcurrencySpilloverInvocations,UnreservedConcurrentExecutions,ScalingTokensAvailable,LatencyP50Ms,LatencyP99Ms,AsyncEventAgeMs,IteratorAgeMs,DeadLetters,Dropped,QueueDepth,QueueOldestAgeMs\n"));
     // 30 one-second buckets x (1 function + account row) + header.
     assert_eq!(csv.lines().count(), 61);
     let v: serde_json::Value = serde_json::from_slice(&files[0].1).unwrap();
