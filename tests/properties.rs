@@ -2,12 +2,18 @@
 //! *valid* scenarios, loaded through the real path (TOML text → `scenario::load_str` → validation
 //! → `Model::build` → `simulate`).
 //!
+//! Scenarios mix every invocation model (sync with none / legacy / standard / adaptive retries,
+//! async, SQS, streams, with random tables), 1-4 functions, reservations, provisioned
+//! concurrency, both scaling modes, the rate limit on or off, and every load shape.
 //! Each case runs the scenario three times (CSV recorder writing `timeseries.csv`, an in-memory
 //! recorder, no recorder) and checks:
 //! - conservation per function and for the account:
 //!   `requests = succeeded + failed + dropped + dlq + in_flight`,
 //!   `attempts = invocations + throttles.total`, `throttles.total = burst + account + reserved +
-//!   rate`, and for sync traffic `attempts = requests + retries`;
+//!   rate`, and for sync and async traffic `attempts = requests + retries` (`<=` with adaptive
+//!   clients, which may hold requests back; SQS and stream attempts are batches); only sync
+//!   requests fail, DLQ / dropped only where the traffic's settings allow them;
+//! - stream records are processed in arrival order on every lane;
 //! - caps: every bucket's concurrency ≤ the function's reservation and ≤ the account limit; the
 //!   unreserved functions' concurrency ≤ the unreserved pool; accepted invocations per second ≤
 //!   `rps_limit_factor` × account limit; throttle reasons only where they can apply;
@@ -20,20 +26,23 @@
 //! - determinism: the same seed gives byte-identical CSV and summary JSON whatever the recorder;
 //!   the resolved scenario re-reads to itself.
 //!
-//! Cases: 1000 by default (about 20 s in release mode on one core), more with
+//! Cases: 1000 by default (about 10 s in release mode on one core), more with
 //! `LAMBDASIM_PROPTEST_CASES=20000`; the generator seed is fixed (override with
 //! `LAMBDASIM_PROPTEST_SEED`), so a run is reproducible.
 
 use lambdasim::model::Model;
+use lambdasim::model::SourceModel;
 use lambdasim::output::summary::to_json;
 use lambdasim::output::timeseries::{write_row, CsvRecorder, COLUMNS};
 use lambdasim::run::simulate;
-use lambdasim::scenario::{load_str, Refill, Scaling};
+use lambdasim::scenario::{load_str, Invocation, Refill, RetryMode, Scaling};
 use lambdasim::stats::summary::FunctionSummary;
 use lambdasim::stats::{BucketRow, NoRecorder, Recorder};
+use lambdasim::time::Micros;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -210,7 +219,12 @@ struct Retry {
 fn retry() -> impl Strategy<Value = Option<Retry>> {
     proptest::option::of(
         (
-            prop_oneof![Just("none"), Just("legacy"), Just("standard")],
+            prop_oneof![
+                Just("none"),
+                Just("legacy"),
+                Just("standard"),
+                Just("adaptive")
+            ],
             proptest::option::of(1u32..=6),
             proptest::option::of(1u64..=2_000),
             proptest::option::of(1u64..=20_000),
@@ -224,24 +238,125 @@ fn retry() -> impl Strategy<Value = Option<Retry>> {
     )
 }
 
+/// The invocation model of a traffic entry and its table's keys (`None`: no table, defaults).
+#[derive(Clone, Debug)]
+enum Invoke {
+    Sync,
+    Async(Option<Vec<String>>),
+    /// Keys, and the visibility timeout as seconds above the function's timeout.
+    Sqs(Option<(Vec<String>, Option<u64>)>),
+    Stream(Option<Vec<String>>),
+}
+
+fn keys(parts: Vec<Option<String>>) -> Vec<String> {
+    parts.into_iter().flatten().collect()
+}
+
+fn poison() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![1 => Just(None), 1 => Just(Some(0.0f64)), 3 => (0.0f64..0.3).prop_map(Some)]
+        .prop_map(|p| p.map(|p| format!("poison_rate = {p:?}")))
+}
+
+fn invoke() -> impl Strategy<Value = Invoke> {
+    let asynq = (
+        proptest::option::of(0u32..=2),
+        proptest::option::of(60u64..=600),
+        proptest::option::of(any::<bool>()),
+    )
+        .prop_map(|(r, age, dlq)| {
+            keys(vec![
+                r.map(|r| format!("maximum_retry_attempts = {r}")),
+                age.map(|a| format!("maximum_event_age = \"{a}s\"")),
+                dlq.map(|d| format!("dlq = {d}")),
+            ])
+        });
+    let sqs = (
+        (
+            proptest::option::of(1u32..=50),
+            proptest::option::of(0u64..=3_000),
+            proptest::option::of(2u32..=60),
+        ),
+        (
+            proptest::option::of(0u64..=30),
+            proptest::option::of(1u32..=6),
+            proptest::option::of(any::<bool>()),
+            poison(),
+        ),
+    )
+        .prop_map(|((batch, window, maxc), (vis, receive, rbif, poison))| {
+            let k = keys(vec![
+                batch.map(|b| format!("batch_size = {b}")),
+                window.map(|w| format!("maximum_batching_window = \"{w}ms\"")),
+                maxc.map(|c| format!("maximum_concurrency = {c}")),
+                receive.map(|r| format!("max_receive_count = {r}")),
+                rbif.map(|b| format!("report_batch_item_failures = {b}")),
+                poison,
+            ]);
+            (k, vis)
+        });
+    let stream = (
+        (
+            proptest::option::of(1u32..=8),
+            proptest::option::of(1u32..=10),
+            proptest::option::of(1u32..=200),
+            proptest::option::of(-1i64..=4),
+        ),
+        (
+            proptest::option::of(60u64..=300),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            poison(),
+        ),
+    )
+        .prop_map(
+            |((shards, par, batch, retries), (age, bisect, ofd, poison))| {
+                keys(vec![
+                    shards.map(|x| format!("shards = {x}")),
+                    par.map(|x| format!("parallelization_factor = {x}")),
+                    batch.map(|x| format!("batch_size = {x}")),
+                    retries.map(|x| format!("maximum_retry_attempts = {x}")),
+                    age.map(|x| format!("maximum_record_age = \"{x}s\"")),
+                    bisect.map(|x| format!("bisect_batch_on_function_error = {x}")),
+                    ofd.map(|x| format!("on_failure_destination = {x}")),
+                    poison,
+                ])
+            },
+        );
+    prop_oneof![
+        4 => Just(Invoke::Sync),
+        2 => proptest::option::of(asynq).prop_map(Invoke::Async),
+        2 => proptest::option::of(sqs).prop_map(Invoke::Sqs),
+        2 => proptest::option::of(stream).prop_map(Invoke::Stream),
+    ]
+}
+
 #[derive(Clone, Debug)]
 struct Traffic {
     /// Index of the target function (modulo the number of functions).
     function: usize,
     uniform: bool,
     load: Load,
+    invoke: Invoke,
+    /// Client retries: sync only (other models get at most `mode = "none"`).
     retry: Option<Retry>,
 }
 
 fn traffic() -> impl Strategy<Value = Traffic> {
-    (0usize..4, any::<bool>(), load(), retry()).prop_map(|(function, uniform, load, retry)| {
-        Traffic {
-            function,
-            uniform,
-            load,
-            retry,
-        }
-    })
+    (0usize..4, any::<bool>(), load(), invoke(), retry()).prop_map(
+        |(function, uniform, load, invoke, retry)| {
+            let retry = match invoke {
+                Invoke::Sync => retry,
+                _ => retry.filter(|r| r.mode == "none"),
+            };
+            Traffic {
+                function,
+                uniform,
+                load,
+                invoke,
+                retry,
+            }
+        },
+    )
 }
 
 const RUNTIMES: &[&str] = &["python3.12", "nodejs20.x", "java21", "go", "dotnet8"];
@@ -526,6 +641,28 @@ fn render(r: &Raw) -> String {
             let _ = writeln!(t, "arrivals = \"uniform\"");
         }
         let _ = writeln!(t, "load = {}", tr.load.toml());
+        let timeout_s = r.functions[tr.function % r.functions.len()].timeout_s as u64;
+        let (model, table) = match &tr.invoke {
+            Invoke::Sync => ("sync", None),
+            Invoke::Async(k) => ("async", k.clone().map(|k| ("async", k))),
+            Invoke::Sqs(k) => (
+                "sqs",
+                k.clone().map(|(mut k, vis)| {
+                    // AWS refuses a visibility timeout below the function timeout.
+                    if let Some(v) = vis {
+                        k.push(format!("visibility_timeout = \"{}s\"", timeout_s + v));
+                    }
+                    ("sqs", k)
+                }),
+            ),
+            Invoke::Stream(k) => ("stream", k.clone().map(|k| ("stream", k))),
+        };
+        if model != "sync" || r.seed.is_multiple_of(3) {
+            let _ = writeln!(t, "invocation = \"{model}\"");
+        }
+        if let Some((name, k)) = table {
+            let _ = writeln!(t, "{name} = {{ {} }}", k.join(", "));
+        }
         if let Some(rt) = &tr.retry {
             let mut parts = vec![format!("mode = \"{}\"", rt.mode)];
             if let Some(m) = rt.max_attempts {
@@ -546,11 +683,13 @@ fn render(r: &Raw) -> String {
 // ---------------------------------------------------------------------------------------------
 // Running a case.
 
-/// Keeps the rows and renders them exactly as `timeseries.csv` would be written.
+/// Keeps the rows and renders them exactly as `timeseries.csv` would be written; keeps the
+/// arrival times of delivered stream records per (source, lane).
 struct Capture {
     names: Vec<String>,
     rows: Vec<BucketRow>,
     csv: Vec<u8>,
+    delivered: HashMap<(u32, u32), Vec<u64>>,
 }
 
 impl Recorder for Capture {
@@ -561,6 +700,48 @@ impl Recorder for Capture {
         }
         self.rows.extend_from_slice(rows);
     }
+    fn delivered(&mut self, source: u32, lane: u32, arrival: Micros) {
+        self.delivered
+            .entry((source, lane))
+            .or_default()
+            .push(arrival.0);
+    }
+}
+
+/// What the traffic of a function (or the account) can produce, from its sources.
+#[derive(Default)]
+struct Kinds {
+    sync: bool,
+    adaptive: bool,
+    batches: bool,
+    can_dlq: bool,
+    can_drop: bool,
+}
+
+fn kinds<'a>(sources: impl Iterator<Item = &'a SourceModel>) -> Kinds {
+    let mut k = Kinds::default();
+    for s in sources {
+        match s.invocation {
+            Invocation::Sync => {
+                k.sync = true;
+                k.adaptive |= s.retry.mode == RetryMode::Adaptive;
+            }
+            Invocation::Async => {
+                k.can_dlq |= s.async_.dlq;
+                k.can_drop |= !s.async_.dlq;
+            }
+            Invocation::Sqs => {
+                k.batches = true;
+                k.can_dlq = true;
+            }
+            Invocation::Stream => {
+                k.batches = true;
+                k.can_dlq |= s.stream.on_failure_destination;
+                k.can_drop |= !s.stream.on_failure_destination;
+            }
+        }
+    }
+    k
 }
 
 fn all(summary: &lambdasim::stats::Summary) -> Vec<(String, &FunctionSummary)> {
@@ -613,6 +794,7 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
         names: names.clone(),
         rows: Vec::new(),
         csv: format!("{}\n", COLUMNS.join(",")).into_bytes(),
+        delivered: HashMap::new(),
     };
     let out = simulate(&m, &mut cap);
     let json_b = to_json(&out.summary);
@@ -621,6 +803,14 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
     prop_assert_eq!(&json_a, &json_b, "summary differs between runs");
     prop_assert_eq!(&json_a, &json_c, "summary depends on the recorder");
 
+    // Stream records are processed in order per lane (shard x parallelization slot).
+    for (lane, arrivals) in &cap.delivered {
+        prop_assert!(
+            arrivals.windows(2).all(|w| w[0] <= w[1]),
+            "stream lane {:?} delivered out of order",
+            lane
+        );
+    }
     let sum = &out.summary;
     let nf = m.functions.len();
     let rows = &cap.rows;
@@ -628,7 +818,11 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
     prop_assert_eq!(rows.len(), buckets * (nf + 1), "row count");
 
     // Conservation (SPEC section 5).
-    for (name, f) in all(sum) {
+    let mut per_fn: Vec<Kinds> = (0..nf)
+        .map(|i| kinds(m.sources.iter().filter(|s| s.function == i)))
+        .collect();
+    per_fn.push(kinds(m.sources.iter()));
+    for ((name, f), k) in all(sum).into_iter().zip(&per_fn) {
         prop_assert_eq!(
             f.requests,
             f.succeeded + f.failed + f.dropped + f.dlq + f.in_flight,
@@ -647,19 +841,36 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
             "{}: throttle reasons",
             name
         );
-        // Every traffic entry is sync here.
-        prop_assert_eq!(
-            f.attempts,
-            f.requests + f.retries,
-            "{}: attempts = requests + retries",
-            name
-        );
+        // Sync and async: every request is tried at once, later tries are retries. An adaptive
+        // client may hold a request (or a retry) back without trying it. SQS and streams:
+        // attempts are batches, not requests.
+        if !k.batches && !k.adaptive {
+            prop_assert_eq!(
+                f.attempts,
+                f.requests + f.retries,
+                "{}: attempts = requests + retries",
+                name
+            );
+        } else if !k.batches {
+            prop_assert!(
+                f.attempts <= f.requests + f.retries,
+                "{name}: attempts <= requests + retries"
+            );
+        }
+        if !k.sync {
+            prop_assert_eq!(f.failed, 0, "{}: only sync requests fail", name);
+        }
+        if !k.can_dlq {
+            prop_assert_eq!(f.dlq, 0, "{}: no DLQ or destination configured", name);
+        }
+        if !k.can_drop {
+            prop_assert_eq!(f.dropped, 0, "{}: nothing can be dropped", name);
+        }
         prop_assert!(f.timed_out <= f.failed, "{name}: timed_out <= failed");
         prop_assert!(f.errors <= f.invocations, "{name}: errors <= invocations");
         prop_assert!(f.cold_starts <= f.invocations, "{name}: cold starts");
         prop_assert_eq!(f.environments_created, f.cold_starts, "{}", name);
         prop_assert!(f.provisioned.spillover_invocations <= f.invocations);
-        prop_assert_eq!(f.dropped + f.dlq, 0, "{}: sync has no DLQ", name);
     }
     // The account is the sum of its functions.
     let acc = &sum.account;
@@ -891,9 +1102,11 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
             "ProvisionedConcurrencySpilloverInvocations",
             col("ProvisionedConcurrencySpilloverInvocations"),
         ),
+        ("DeadLetters", col("DeadLetters")),
+        ("Dropped", col("Dropped")),
     ];
     let (c_conc, c_tokens) = (col("ConcurrentExecutions"), col("ScalingTokensAvailable"));
-    let mut sums: std::collections::HashMap<String, ([u64; 9], u64)> = Default::default();
+    let mut sums: std::collections::HashMap<String, ([u64; 11], u64)> = Default::default();
     for l in lines {
         let v: Vec<&str> = l.split(',').collect();
         prop_assert_eq!(v.len(), COLUMNS.len());
@@ -921,6 +1134,8 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
             f["throttles"]["rate"].as_u64().unwrap(),
             f["cold_starts"].as_u64().unwrap(),
             f["provisioned"]["spillover_invocations"].as_u64().unwrap(),
+            f["dlq"].as_u64().unwrap(),
+            f["dropped"].as_u64().unwrap(),
         ];
         let (got, peak) = sums[name];
         let want_peak = f["concurrency"]["peak"].as_u64().unwrap();
@@ -1012,7 +1227,7 @@ fn generated_scenarios_cover_the_interesting_cases() {
         rng_seed: RngSeed::Fixed(7),
         ..Config::default()
     });
-    let mut seen = [0u32; 8];
+    let mut seen = [0u32; 11];
     for _ in 0..300 {
         let r = raw().new_tree(&mut runner).unwrap().current();
         let s = load_str(&render(&r), Path::new("prop.toml"), &[]).unwrap();
@@ -1027,6 +1242,9 @@ fn generated_scenarios_cover_the_interesting_cases() {
             a.retries > 0,
             a.timed_out > 0,
             m.account.scaling == Scaling::Burst && a.cold_starts > 0,
+            a.dlq > 0,
+            a.dropped > 0,
+            m.sources.iter().any(|s| s.invocation == Invocation::Sqs) && a.succeeded > 0,
         ]
         .into_iter()
         .enumerate()
@@ -1034,8 +1252,8 @@ fn generated_scenarios_cover_the_interesting_cases() {
             seen[k] += hit as u32;
         }
     }
-    println!("coverage over 300 cases (burst, account, reserved, rate throttles, spillover, retries, timeouts, burst-mode cold starts): {seen:?}");
-    // Each kind in at least 3 % of cases (9 of 300).
+    println!("coverage over 300 cases (burst, account, reserved, rate throttles, spillover, retries, timeouts, burst-mode cold starts, dlq, dropped, sqs): {seen:?}");
+    // Each kind in at least 2 % of cases (6 of 300).
     for (k, what) in [
         "burst throttles",
         "account throttles",
@@ -1045,10 +1263,13 @@ fn generated_scenarios_cover_the_interesting_cases() {
         "retries",
         "timeouts",
         "burst-mode cold starts",
+        "DLQ / on-failure destination",
+        "dropped events or records",
+        "SQS messages processed",
     ]
     .iter()
     .enumerate()
     {
-        assert!(seen[k] >= 9, "only {} of 300 cases had {what}", seen[k]);
+        assert!(seen[k] >= 6, "only {} of 300 cases had {what}", seen[k]);
     }
 }
