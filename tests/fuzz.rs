@@ -186,6 +186,13 @@ const INSERTED_LINES: &[&str] = &[
     "async = { dlq = true }",
     "sqs = { batch_size = 0 }",
     "stream = { shards = 0 }",
+    "invocation = \"stream\"",
+    "sqs = { poison_rate = 2 }",
+    "stream = { on_failure_destination = 1, poison_rate = nan }",
+    "stream = { maximum_retry_attempts = -2 }",
+    "async = { maximum_event_age = \"59s\" }",
+    "sqs = { visibility_timeout = \"0s\" }",
+    "retry = { mode = \"adaptive\", max_attempts = 21 }",
     "reserved_concurrency = 4294967295",
     "provisioned_concurrency = 4294967295",
     "concurrency_limit = 10000000",
@@ -1034,5 +1041,75 @@ fn deeply_nested_input_fails_cleanly_in_the_binary() {
             );
             assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         }
+    }
+}
+
+/// Outputs are atomic (issue #8 item 3, re-checked here): a run killed while it writes leaves
+/// the previous run's files whole, and a finished run leaves no temporary file behind.
+#[test]
+fn a_killed_run_leaves_the_previous_outputs_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let scenario = |duration: &str| {
+        format!("name = \"k\"\nduration = \"{duration}\"\n[account]\nconcurrency_limit = 10000\n[[functions]]\nname = \"f\"\nduration = {{ dist = \"exponential\", mean = \"100ms\" }}\n[[traffic]]\nfunction = \"f\"\nload = {{ kind = \"constant\", rps = 1000 }}\n")
+    };
+    let short = dir.path().join("short.toml");
+    let long = dir.path().join("long.toml");
+    std::fs::write(&short, scenario("20s")).unwrap();
+    std::fs::write(&long, scenario("12h")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_lambdasim");
+    let ok = std::process::Command::new(bin)
+        .args(["run", "--no-charts", "--out"])
+        .arg(&out)
+        .arg(&short)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(
+        names(&out).iter().all(|n| !n.starts_with('.')),
+        "temporary files left: {:?}",
+        names(&out)
+    );
+    let before: Vec<(String, Vec<u8>)> = ["summary.json", "timeseries.csv"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap()))
+        .collect();
+    // 12 simulated hours at 1000/s take many seconds: kill the run while it streams its CSV.
+    let mut child = std::process::Command::new(bin)
+        .args(["run", "--no-charts", "--out"])
+        .arg(&out)
+        .arg(&long)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tmp = out.join(format!(".timeseries.csv.tmp{}", child.id()));
+    let t0 = Instant::now();
+    while std::fs::metadata(&tmp).map_or(0, |m| m.len()) < 100_000 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the long run ended before it was killed"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(60), "no temporary CSV");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for (name, bytes) in &before {
+        assert!(
+            std::fs::read(out.join(name)).unwrap() == *bytes,
+            "{name} changed by a killed run"
+        );
     }
 }
