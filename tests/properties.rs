@@ -871,6 +871,42 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
         prop_assert!(f.cold_starts <= f.invocations, "{name}: cold starts");
         prop_assert_eq!(f.environments_created, f.cold_starts, "{}", name);
         prop_assert!(f.provisioned.spillover_invocations <= f.invocations);
+        prop_assert!(f.in_flight <= f.requests, "{name}: in flight <= requests");
+        // Derived figures: ordered percentiles, ratios, means within peaks, cost adds up.
+        for (what, p) in [("latency", &f.latency_ms), ("duration", &f.duration_ms)] {
+            let v = [p.p50, p.p90, p.p99, p.p999, p.max];
+            prop_assert!(
+                v.iter().all(|x| x.is_finite() && *x >= 0.0) && v.windows(2).all(|w| w[0] <= w[1]),
+                "{name}: {what} percentiles {:?}",
+                v
+            );
+            prop_assert!(
+                p.mean >= 0.0 && p.mean <= p.max + 1e-9,
+                "{name}: {what} mean {}",
+                p.mean
+            );
+        }
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        prop_assert!((f.throttle_ratio - ratio(f.throttles.total, f.attempts)).abs() < 1e-12);
+        prop_assert!((f.cold_start_ratio - ratio(f.cold_starts, f.invocations)).abs() < 1e-12);
+        prop_assert!(
+            f.concurrency.mean <= f.concurrency.peak as f64 + 1e-6,
+            "{name}: mean concurrency"
+        );
+        prop_assert!(
+            (0.0..=1.0 + 1e-9).contains(&f.provisioned.utilization_mean),
+            "{name}: utilization"
+        );
+        let c = &f.cost_usd;
+        prop_assert!(
+            [c.requests, c.compute, c.provisioned]
+                .iter()
+                .all(|x| x.is_finite() && *x >= 0.0)
+                && (c.total - (c.requests + c.compute + c.provisioned)).abs()
+                    <= 1e-9 * c.total.max(1.0),
+            "{name}: cost {:?}",
+            c
+        );
     }
     // The account is the sum of its functions.
     let acc = &sum.account;
@@ -998,6 +1034,19 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
             prop_assert!(row.cold_starts <= row.invocations);
             prop_assert!((0.0..=1.0 + 1e-9).contains(&row.provisioned_utilization));
             prop_assert!(row.concurrency_mean <= row.concurrency_max as f64 + 1e-6);
+            // A function's UnreservedConcurrentExecutions is its own concurrency without a
+            // reservation, else 0 (README "Output files").
+            let own = if fm.reserved.is_none() {
+                row.concurrency_max
+            } else {
+                0
+            };
+            prop_assert_eq!(
+                row.unreserved_concurrency,
+                own,
+                "{} unreserved column",
+                &fm.name
+            );
             if !burst {
                 prop_assert!(
                     row.scaling_tokens <= cap_fn,
@@ -1040,6 +1089,29 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
             ),
             "account row = sum of function rows"
         );
+        // The maximum of a sum is at most the sum of the maxima.
+        prop_assert!(a.concurrency_max <= b[..nf].iter().map(|r| r.concurrency_max).sum::<u32>());
+        prop_assert!(
+            a.unreserved_concurrency
+                <= b[..nf]
+                    .iter()
+                    .map(|r| r.unreserved_concurrency)
+                    .sum::<u32>()
+                && a.unreserved_concurrency <= a.concurrency_max,
+            "account unreserved column"
+        );
+        if m.warmup.0 == 0 && k + 1 == buckets {
+            // What is queued at the end is unfinished: in flight.
+            for (i, row) in b[..nf].iter().enumerate() {
+                prop_assert!(
+                    row.queue_depth <= sum.functions[i].1.in_flight,
+                    "{}: QueueDepth {} at the end > in flight {}",
+                    &m.functions[i].name,
+                    row.queue_depth,
+                    sum.functions[i].1.in_flight
+                );
+            }
+        }
         prop_assert!(
             a.concurrency_max <= limit,
             "account at {}s: {} > limit {limit}",
