@@ -56,7 +56,7 @@ pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scena
             Error::input(
                 Path::new("--set"),
                 KeyPath::parse(&keys.join(", ")),
-                e.message().to_string(),
+                escape_controls(e.message()),
             )
         })?;
     }
@@ -88,8 +88,23 @@ fn parse_error(text: &str, file: &Path, e: &toml::de::Error) -> Error {
         file: file.to_path_buf(),
         key,
         pos,
-        msg: e.message().to_string(),
+        msg: escape_controls(e.message()),
     }
+}
+
+/// The parser quotes the user's text in its messages (`unknown variant `...``): a carriage
+/// return or an escape sequence there would garble the one-line message on a terminal, so
+/// control characters other than line breaks (which the error folds) are shown escaped.
+fn escape_controls(msg: &str) -> String {
+    msg.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The key path of the innermost key or value whose span holds `offset`.
@@ -245,5 +260,21 @@ fn parse_value(text: &str) -> toml::Value {
             .remove("v")
             .unwrap_or(toml::Value::String(text.to_string())),
         Err(_) => toml::Value::String(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_messages_show_control_characters_escaped() {
+        // Found by tests/fuzz.rs: a carriage return written as `\r` inside a string came back
+        // raw in the message and garbled the one-line error on a terminal.
+        let text = "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = { dist = \"logno\\rmal\", median = \"1s\", p99 = \"2s\" }\n";
+        let e = load_str(text, Path::new("t.toml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("logno\\rmal") && !e.contains('\r'), "{e:?}");
     }
 }
