@@ -100,6 +100,9 @@ impl DistSpec {
             }
             DistSpec::Gamma { scale, .. } if scale.0 == 0 => err("scale", "must be greater than 0"),
             DistSpec::Gamma { .. } => Ok(()),
+            DistSpec::Empirical { path } if path.chars().any(char::is_control) => {
+                err("path", "must not contain control characters")
+            }
             DistSpec::Empirical { .. } => Ok(()),
         }
     }

@@ -152,8 +152,14 @@ impl LoadSpec {
                 Ok(())
             }
             LoadSpec::Trace {
-                scale, interval, ..
+                path,
+                scale,
+                interval,
+                ..
             } => {
+                if path.chars().any(char::is_control) {
+                    return Err(("path".into(), "must not contain control characters".into()));
+                }
                 if !scale.is_finite() || *scale < 0.0 || *scale > 1e6 {
                     return Err((
                         "scale".into(),

@@ -32,6 +32,9 @@ pub fn validate(s: &Scenario) -> R {
     if s.name.contains(['/', '\\']) || s.name == "." || s.name == ".." {
         return fail(k("name"), "is used as a folder name: no '/' or '\\'");
     }
+    if s.name.chars().any(char::is_control) {
+        return fail(k("name"), "must not contain control characters");
+    }
     if s.duration.0 == 0 {
         return fail(k("duration"), "must be greater than 0");
     }
@@ -108,6 +111,16 @@ pub fn validate(s: &Scenario) -> R {
         let fk = |key: &str| KeyPath::function(i, key);
         if f.name.trim().is_empty() {
             return fail(fk("name"), "must not be empty");
+        }
+        // The name is a field of timeseries.csv (written unquoted) and a --set key.
+        if f.name.contains([',', '"']) || f.name.chars().any(char::is_control) {
+            return fail(
+                fk("name"),
+                format!(
+                    "{:?}: a function name may not contain commas, quotes or control characters",
+                    f.name
+                ),
+            );
         }
         if s.functions[..i].iter().any(|g| g.name == f.name) {
             return fail(fk("name"), format!("duplicate function name {:?}", f.name));
