@@ -16,10 +16,11 @@
 use lambdasim::app::load_model;
 use lambdasim::load::{LoadSpec, TraceData};
 use lambdasim::model::Model;
+use lambdasim::output::timeseries::{write_row, COLUMNS};
 use lambdasim::rng::{stream, Rng};
 use lambdasim::run::simulate;
 use lambdasim::scenario::{load_str, Scenario};
-use lambdasim::stats::NoRecorder;
+use lambdasim::stats::{BucketRow, Recorder};
 use rand::RngExt;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -759,8 +760,15 @@ fn run_case(case: &Case, dir: &Path) -> Result<Verdict, String> {
     if !cheap {
         return Ok(Verdict::Valid { simulated: false });
     }
-    let out = catch_unwind(AssertUnwindSafe(|| simulate(&m, &mut NoRecorder)))
+    let mut csv = CsvShape {
+        names: m.functions.iter().map(|f| f.name.clone()).collect(),
+        bad_row: None,
+    };
+    let out = catch_unwind(AssertUnwindSafe(|| simulate(&m, &mut csv)))
         .map_err(|p| format!("panic while simulating: {}", panic_text(&p)))?;
+    if let Some(row) = csv.bad_row {
+        return Err(format!("malformed timeseries.csv row: {row:?}"));
+    }
     let a = &out.summary.account;
     if a.requests != a.succeeded + a.failed + a.dropped + a.dlq + a.in_flight
         || a.attempts != a.invocations + a.throttles.total
@@ -768,6 +776,30 @@ fn run_case(case: &Case, dir: &Path) -> Result<Verdict, String> {
         return Err(format!("conservation broken: {a:?}"));
     }
     Ok(Verdict::Valid { simulated: true })
+}
+
+/// Renders every time-series row as `timeseries.csv` does and keeps the first one whose field
+/// count is not the header's (a function name with a comma or a line break would do that).
+struct CsvShape {
+    names: Vec<String>,
+    bad_row: Option<String>,
+}
+
+impl Recorder for CsvShape {
+    fn bucket(&mut self, rows: &[BucketRow]) {
+        for r in rows {
+            let name = r.function.map_or("*", |i| self.names[i as usize].as_str());
+            let mut line = Vec::new();
+            write_row(&mut line, r, name).unwrap();
+            let line = String::from_utf8_lossy(&line).into_owned();
+            let fields = line.trim_end_matches('\n').split(',').count();
+            if (fields != COLUMNS.len() || line.matches('\n').count() != 1)
+                && self.bad_row.is_none()
+            {
+                self.bad_row = Some(line);
+            }
+        }
+    }
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -960,6 +992,48 @@ fn mutated_scenarios_and_traces_never_panic_hang_or_exhaust_memory() {
     assert!(tally.simulated >= cases / 20, "{tally:?}");
     assert_eq!(binary.0, BINARY_REJECTED.min(tally.rejected), "{tally:?}");
     assert_eq!(binary.1, BINARY_VALID.min(tally.valid), "{tally:?}");
+}
+
+/// Names and paths end up in CSV fields, folder names and messages: commas, quotes and control
+/// characters there are refused (a comma in a function name used to add a column to every
+/// timeseries.csv row; found by review of the fuzz results).
+#[test]
+fn names_and_paths_that_would_break_outputs_are_refused() {
+    let cases = [
+        ("name = \"a,b\"", "functions[0].name"),
+        ("name = \"a\\\"b\"", "functions[0].name"),
+        ("name = \"a\\nb\"", "functions[0].name"),
+        ("name = \"a\\rb\"", "functions[0].name"),
+        (
+            "name = \"f\"\ninit = { dist = \"empirical\", path = \"x\\ry\" }",
+            "functions[0].init.path",
+        ),
+    ];
+    for (function, needle) in cases {
+        let text = format!(
+            "name = \"n\"\nduration = \"1s\"\n[[functions]]\n{function}\nduration = \"1ms\"\n"
+        );
+        let e = load_str(&text, Path::new("n.toml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(needle) && !e.contains(['\r', '\n']),
+            "{function}: {e:?}"
+        );
+    }
+    let text = "name = \"n\\u001b[31m\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = \"1ms\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"trace\", path = \"t\\r.csv\" }\n";
+    let e = load_str(text, Path::new("n.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("name: must not contain control characters"),
+        "{e:?}"
+    );
+    let text = text.replace("\\u001b[31m", "");
+    let e = load_str(&text, Path::new("n.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("traffic[0].load.path"), "{e:?}");
 }
 
 /// Absurd inputs are refused by validation with a message saying which limit, at once.
