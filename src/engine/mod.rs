@@ -775,7 +775,11 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let t = &mut fs.totals;
         match end {
             End::Succeeded => t.succeeded += 1,
-            End::Failed | End::Throttled => t.failed += 1,
+            End::Failed => t.failed += 1,
+            End::Throttled => {
+                t.failed += 1;
+                t.failed_throttled += 1;
+            }
             End::TimedOut => {
                 t.failed += 1;
                 t.timed_out += 1;
