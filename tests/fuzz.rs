@@ -13,6 +13,8 @@
 //! Cases: 2000 by default, `LAMBDASIM_FUZZ_CASES=100000` for a longer run, `LAMBDASIM_FUZZ_SEED`
 //! for another seed. Run with `--nocapture` to see the counts.
 
+mod common;
+
 use lambdasim::app::load_model;
 use lambdasim::load::{LoadSpec, TraceData};
 use lambdasim::model::Model;
@@ -769,12 +771,10 @@ fn run_case(case: &Case, dir: &Path) -> Result<Verdict, String> {
     if let Some(row) = csv.bad_row {
         return Err(format!("malformed timeseries.csv row: {row:?}"));
     }
-    let a = &out.summary.account;
-    if a.requests != a.succeeded + a.failed + a.dropped + a.dlq + a.in_flight
-        || a.attempts != a.invocations + a.throttles.total
-    {
-        return Err(format!("conservation broken: {a:?}"));
-    }
+    catch_unwind(AssertUnwindSafe(|| {
+        common::assert_run_conserved(&out.summary)
+    }))
+    .map_err(|p| format!("conservation broken: {}", panic_text(&p)))?;
     Ok(Verdict::Valid { simulated: true })
 }
 
