@@ -115,6 +115,17 @@ pub fn check(path: &Path, overrides: &[Override]) -> Result<String, Error> {
     Ok(resolved_toml(&s))
 }
 
+/// `lambdasim explain`: run the scenario and narrate what happened, and why.
+pub fn explain(
+    path: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+    opts: &crate::explain::ExplainOptions,
+) -> Result<String, Error> {
+    let (_, model) = load_model(path, overrides, seed)?;
+    crate::explain::explain(&model, path, opts)
+}
+
 /// `lambdasim presets`: runtime INIT presets and regional burst quotas, from the model's tables.
 pub fn presets_text() -> String {
     let mut out =

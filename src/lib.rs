@@ -10,6 +10,7 @@ pub mod cost;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod load;
 pub mod model;
 pub mod output;

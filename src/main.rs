@@ -50,6 +50,24 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
+    /// Run a scenario and narrate, in plain words, what happened and why (for teaching).
+    Explain {
+        scenario: PathBuf,
+        /// Only this function.
+        #[arg(long)]
+        function: Option<String>,
+        /// Start of the window to narrate, e.g. 30s or 2m.
+        #[arg(long, value_parser = parse_time)]
+        from: Option<lambdasim::Micros>,
+        /// End of the window to narrate, e.g. 5m.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<lambdasim::Micros>,
+        /// Random seed (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+    },
     /// List runtime INIT presets and regional burst quotas.
     Presets,
     /// Run a parameter sweep: results.csv, results_summary.csv (mean, 95% CI) and charts.
@@ -81,6 +99,10 @@ enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+}
+
+fn parse_time(s: &str) -> Result<lambdasim::Micros, String> {
+    lambdasim::time::parse_duration(s)
 }
 
 fn main() -> ExitCode {
@@ -134,6 +156,17 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             }
         }
         Command::Check { scenario, set } => print!("{}", app::check(&scenario, &set)?),
+        Command::Explain {
+            scenario,
+            function,
+            from,
+            to,
+            seed,
+            set,
+        } => {
+            let opts = lambdasim::explain::ExplainOptions { function, from, to };
+            print!("{}", app::explain(&scenario, &set, seed, &opts)?);
+        }
         Command::Presets => print!("{}", app::presets_text()),
         Command::Sweep {
             sweep,
