@@ -19,6 +19,7 @@ pub mod retry;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod stats;
 pub mod sweep;
 pub mod time;

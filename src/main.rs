@@ -68,6 +68,8 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
+    /// Print the JSON Schema of the scenario format (for editors: taplo / Even Better TOML).
+    Schema,
     /// List runtime INIT presets and regional burst quotas.
     Presets,
     /// Run a parameter sweep: results.csv, results_summary.csv (mean, 95% CI) and charts.
@@ -167,6 +169,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             let opts = lambdasim::explain::ExplainOptions { function, from, to };
             print!("{}", app::explain(&scenario, &set, seed, &opts)?);
         }
+        Command::Schema => print!("{}", lambdasim::schema::schema_text()),
         Command::Presets => print!("{}", app::presets_text()),
         Command::Sweep {
             sweep,
