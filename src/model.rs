@@ -5,7 +5,10 @@
 use crate::dist::{load_empirical, DistSpec, Sampler};
 use crate::error::{Error, KeyPath};
 use crate::load::{LoadSpec, Profile, TraceData};
-use crate::scenario::{Architecture, Arrivals, Invocation, Pricing, RetrySpec, Scaling, Scenario};
+use crate::scenario::{
+    Architecture, Arrivals, AsyncSpec, Invocation, Pricing, RetrySpec, Scaling, Scenario, SqsSpec,
+    StreamSpec,
+};
 use crate::time::Micros;
 use crate::trace;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,10 @@ pub struct SourceModel {
     pub arrivals: Arrivals,
     pub profile: Profile,
     pub retry: RetrySpec,
+    /// The invocation model's settings (defaults where the model is another one).
+    pub async_: AsyncSpec,
+    pub sqs: SqsSpec,
+    pub stream: StreamSpec,
 }
 
 #[derive(Clone, Debug)]
@@ -165,6 +172,9 @@ impl Model {
                 arrivals: t.arrivals,
                 profile: Profile::new(&t.load, trace),
                 retry: t.retry.clone().unwrap_or_default(),
+                async_: t.async_.clone().unwrap_or_default(),
+                sqs: t.sqs.clone().unwrap_or_default(),
+                stream: t.stream.clone().unwrap_or_default(),
             });
         }
         Ok(Model {

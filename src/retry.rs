@@ -8,6 +8,7 @@
 //!   1 refunded per success: an empty quota stops retries.
 //! - `legacy`: boto3's legacy mode: up to 5 attempts, the same jittered exponential backoff,
 //!   no retry quota.
+//! - `adaptive`: `standard` plus [`AdaptiveLimiter`], the client-side rate limiter.
 
 use crate::rng::Rng;
 use crate::scenario::{RetryMode, RetrySpec};
@@ -81,6 +82,125 @@ impl RetryPolicy {
     }
 }
 
+/// The client-side rate limiter of the `adaptive` retry mode, after botocore's
+/// `ClientRateLimiter` (AWS-FACTS.md "Invocation models and retries", Sync, `adaptive`).
+///
+/// Off until the first throttle. Then every send takes a token from a bucket refilled at the
+/// current rate (at least 0.5 per second, capacity max(rate, 1)); a send without a token waits
+/// for one. The rate follows CUBIC: a throttle sets W_max to the rate in use and drops the rate
+/// to 0.7 x W_max; each success sets it to 0.4 (t - K)^3 + W_max, K = cbrt(W_max x 0.3 / 0.4),
+/// t the time since the last throttle; the rate is capped at twice the measured response rate
+/// (an exponentially smoothed count of responses per half second). Time is in seconds (f64:
+/// deterministic, and only adaptive sources pay for it).
+#[derive(Clone, Debug)]
+pub struct AdaptiveLimiter {
+    enabled: bool,
+    fill_rate: f64,
+    capacity: f64,
+    /// May go below zero: sends already promised a future token.
+    tokens: f64,
+    last_refill: f64,
+    w_max: f64,
+    k: f64,
+    last_throttle: f64,
+    measured: f64,
+    rate_bucket: f64,
+    rate_count: f64,
+}
+
+impl Default for AdaptiveLimiter {
+    fn default() -> Self {
+        AdaptiveLimiter {
+            enabled: false,
+            fill_rate: ADAPTIVE_MIN_RATE,
+            capacity: 1.0,
+            tokens: 0.0,
+            last_refill: 0.0,
+            w_max: 0.0,
+            k: 0.0,
+            last_throttle: 0.0,
+            measured: 0.0,
+            rate_bucket: 0.0,
+            rate_count: 0.0,
+        }
+    }
+}
+
+pub const ADAPTIVE_BETA: f64 = 0.7;
+pub const ADAPTIVE_SCALE: f64 = 0.4;
+pub const ADAPTIVE_MIN_RATE: f64 = 0.5;
+const SMOOTHING: f64 = 0.8;
+/// The measured rate is counted in half-second buckets.
+const RATE_BUCKETS_PER_S: f64 = 2.0;
+
+impl AdaptiveLimiter {
+    /// The current sending rate limit, requests per second (`None` while not yet enabled).
+    pub fn rate(&self) -> Option<f64> {
+        self.enabled.then_some(self.fill_rate)
+    }
+
+    fn refill(&mut self, t: f64) {
+        if t > self.last_refill {
+            self.tokens =
+                (self.tokens + (t - self.last_refill) * self.fill_rate).min(self.capacity);
+            self.last_refill = t;
+        }
+    }
+
+    /// A send wants to go at `now` (µs): returns when it may go (µs, >= now).
+    #[inline]
+    pub fn acquire(&mut self, now: u64) -> u64 {
+        if !self.enabled {
+            return now;
+        }
+        let t = now as f64 / 1e6;
+        self.refill(t);
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            now
+        } else {
+            let wait = -self.tokens / self.fill_rate;
+            now + (wait * 1e6).ceil() as u64
+        }
+    }
+
+    /// A response (throttled or not) arrived at `now` (µs).
+    pub fn on_response(&mut self, now: u64, throttled: bool) {
+        let t = now as f64 / 1e6;
+        // Measured response rate (botocore's RateClocker).
+        let bucket = (t * RATE_BUCKETS_PER_S).floor() / RATE_BUCKETS_PER_S;
+        self.rate_count += 1.0;
+        if bucket > self.rate_bucket {
+            let current = self.rate_count / (bucket - self.rate_bucket);
+            self.measured = current * SMOOTHING + self.measured * (1.0 - SMOOTHING);
+            self.rate_count = 0.0;
+            self.rate_bucket = bucket;
+        }
+        let new_rate = if throttled {
+            let in_use = if self.enabled {
+                self.measured.min(self.fill_rate)
+            } else {
+                self.measured
+            };
+            self.w_max = in_use;
+            self.k = (self.w_max * (1.0 - ADAPTIVE_BETA) / ADAPTIVE_SCALE).cbrt();
+            self.last_throttle = t;
+            self.enabled = true;
+            in_use * ADAPTIVE_BETA
+        } else {
+            if !self.enabled {
+                return;
+            }
+            ADAPTIVE_SCALE * (t - self.last_throttle - self.k).powi(3) + self.w_max
+        };
+        let rate = new_rate.min(2.0 * self.measured);
+        self.refill(t);
+        self.fill_rate = rate.max(ADAPTIVE_MIN_RATE);
+        self.capacity = rate.max(1.0);
+        self.tokens = self.tokens.min(self.capacity);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +255,48 @@ mod tests {
         assert!(
             p.after_throttle(3, &mut rng).is_none(),
             "third attempt is the last"
+        );
+    }
+
+    #[test]
+    fn adaptive_rate_drops_by_beta_and_recovers_along_the_cubic() {
+        let mut l = AdaptiveLimiter::default();
+        // 100 responses per second for 10 s: the measured rate converges to 100/s.
+        for i in 0..1000u64 {
+            l.on_response(i * 10_000, false);
+        }
+        assert_eq!(l.rate(), None, "off until the first throttle");
+        assert_eq!(l.acquire(10_000_000), 10_000_000);
+        l.on_response(10_000_000, true);
+        let r0 = l.rate().unwrap();
+        assert!((r0 - 70.0).abs() < 1.0, "0.7 x ~100/s, got {r0}");
+        // K = cbrt(W_max x 0.3 / 0.4); at t = K after the throttle the rate is back at W_max.
+        let w_max = r0 / ADAPTIVE_BETA;
+        let k = (w_max * 0.3 / 0.4).cbrt();
+        // Keep the measured rate at ~100/s so the 2x cap does not bind.
+        let mut t = 10_000_000u64;
+        while (t as f64) < 10e6 + k * 1e6 {
+            t += 10_000;
+            l.on_response(t, false);
+        }
+        let r = l.rate().unwrap();
+        assert!(
+            (r - w_max).abs() / w_max < 0.02,
+            "rate {r} vs W_max {w_max}"
+        );
+        // Sends are spaced by 1/rate once the bucket is empty.
+        let mut l2 = AdaptiveLimiter::default();
+        for i in 0..1000u64 {
+            l2.on_response(i * 10_000, false);
+        }
+        l2.on_response(10_000_000, true);
+        let rate = l2.rate().unwrap();
+        let sends: Vec<u64> = (0..50).map(|_| l2.acquire(10_000_000)).collect();
+        let span = (sends[49] - sends[0]) as f64 / 1e6;
+        assert!(
+            (span - 49.0 / rate).abs() < 0.01,
+            "{span} vs {}",
+            49.0 / rate
         );
     }
 }

@@ -6,21 +6,31 @@
 //! flight. Events at the same instant run completions first, then timers, then arrivals (see
 //! [`queue`]); buckets of the time series close before any event at their end instant.
 //!
+//! How requests reach a function is one file per invocation model: [`sync`] (clients and
+//! their retries), [`asynq`] (the internal event queue), [`sqs`] (the SQS event source
+//! mapping) and [`stream`] (Kinesis / DynamoDB streams). They share this file's admission
+//! (`attempt`), environments (`start`, `complete`) and request accounting (`finish_request`).
+//!
 //! Memory grows with live environments and pending requests, never with simulated time: every
 //! per-event structure is a slab reused through a free list, and statistics are histograms.
 
+mod asynq;
 pub mod queue;
+mod sqs;
+mod stream;
+mod sync;
 
 use crate::admission::{Throttle, TokenBucket};
 use crate::load::ArrivalGen;
 use crate::model::Model;
-use crate::retry::RetryPolicy;
-use crate::rng::{stream, Rng};
+use crate::rng::{stream as rng_stream, Rng};
 use crate::scenario::{Invocation, Scaling};
 use crate::stats::{BucketCounts, BucketRow, Counters, Histogram, Level, Recorder};
 use crate::time::Micros;
 use queue::{Class, Event, EventQueue};
 use rand::RngExt;
+
+pub use asynq::AsyncEvent;
 
 /// Random stream purposes, one per kind of draw, so streams stay independent.
 mod purpose {
@@ -30,6 +40,8 @@ mod purpose {
     pub const ERRORS: u64 = 4;
     pub const IDLE: u64 = 5;
     pub const RETRY: u64 = 6;
+    /// Poison records and stream shard choice.
+    pub const RECORDS: u64 = 7;
 }
 
 /// How an invocation ended.
@@ -43,20 +55,28 @@ pub enum Outcome {
 /// Who is waiting for an invocation's result.
 #[derive(Clone, Copy, Debug)]
 pub enum Caller {
-    /// A sync request: its traffic source and when it first arrived (for end-to-end latency).
-    /// Which attempt this is (1 = first try).
+    /// A sync request: its traffic source, when it first arrived (for end-to-end latency) and
+    /// which attempt this is (1 = first try).
     Sync {
         source: u32,
         arrival: u64,
         attempt: u32,
     },
+    /// An async event from the function's internal queue.
+    Async(AsyncEvent),
+    /// A batch of an SQS queue or a stream (slot in the batch slab); `arrival` is its first
+    /// message's.
+    Batch { batch: u32, arrival: u64 },
 }
 
 impl Caller {
+    /// Arrival of the request (first message of a batch): decides whether it is counted.
     #[inline]
     fn arrival(&self) -> u64 {
         match *self {
             Caller::Sync { arrival, .. } => arrival,
+            Caller::Async(e) => e.arrival,
+            Caller::Batch { arrival, .. } => arrival,
         }
     }
 }
@@ -102,19 +122,82 @@ struct FnState {
     billed_provisioned_ms: u128,
 }
 
+/// A traffic source: its arrival process and the state of its invocation model.
 struct SourceState {
     gen: ArrivalGen,
     rng: Rng,
-    retry: RetryPolicy,
-    rng_retry: Rng,
+    kind: SourceKind,
 }
 
-/// A throttled sync request waiting for its client's next attempt.
-#[derive(Clone, Copy)]
-struct PendingRetry {
+enum SourceKind {
+    Sync(sync::Client),
+    Async(asynq::Queue),
+    Sqs(sqs::Mapping),
+    Stream(stream::Mapping),
+}
+
+/// A delayed action. Timer events index this slab.
+#[derive(Clone, Copy, Debug)]
+enum Timer {
+    /// The next send of a sync request: a retry after its backoff, or (`send_only`) a send the
+    /// adaptive client's rate limiter held back.
+    Sync {
+        source: u32,
+        arrival: u64,
+        attempt: u32,
+        send_only: bool,
+    },
+    /// An async event's next attempt.
+    Async(AsyncEvent),
+    /// The SQS mapping's once-a-second scaling decision (source).
+    SqsTick(u32),
+    /// The SQS batching window of a source ended.
+    SqsWindow(u32),
+    /// A throttled SQS poller's pause ended (source).
+    SqsWake(u32),
+    /// A failed SQS batch's messages become visible again (batch).
+    SqsReturn(u32),
+    /// A failed stream batch is tried again (batch).
+    StreamRetry(u32),
+}
+
+/// One message or record of an SQS queue or a stream.
+#[derive(Clone, Copy, Debug)]
+pub struct Msg {
+    pub arrival: u64,
+    /// Times received from the queue (SQS).
+    pub receives: u32,
+    /// Always fails (a poison message or record).
+    pub poison: bool,
+}
+
+/// A batch of messages or records on its way through an invocation. Slab slots keep their
+/// message vector, so batches allocate only until the slab has warmed up.
+#[derive(Clone, Debug, Default)]
+struct Batch {
     source: u32,
-    arrival: u64,
-    attempt: u32,
+    /// Stream lane.
+    lane: u32,
+    /// When the batch was received from the queue (SQS).
+    received: u64,
+    /// Tries of this batch so far (streams).
+    tries: u32,
+    /// Poison messages in `msgs`.
+    poison: u32,
+    msgs: Vec<Msg>,
+}
+
+/// How a request ended, for [`Sim::finish_request`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Succeeded,
+    /// The last attempt ran and failed (function error).
+    Failed,
+    TimedOut,
+    /// The last attempt was throttled: the request never ran.
+    Throttled,
+    Dropped,
+    Dlq,
 }
 
 /// What a run produced: totals and distributions for the summary; rows went to the recorder.
@@ -153,9 +236,10 @@ pub struct Sim<'m, R: Recorder> {
     free_envs: Vec<u32>,
     funcs: Vec<FnState>,
     sources: Vec<SourceState>,
-    /// Pending client retries (timer events index this slab).
-    retries: Vec<PendingRetry>,
-    free_retries: Vec<u32>,
+    timers: Vec<Timer>,
+    free_timers: Vec<u32>,
+    batches: Vec<Batch>,
+    free_batches: Vec<u32>,
     /// Busy environments of the whole account.
     account_busy: Level,
     /// Unreserved pool in use: busy on-demand environments of functions without a reservation
@@ -195,10 +279,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 busy: Level::default(),
                 busy_prov: Level::default(),
                 bucket: (a.scaling == Scaling::PerFunction).then(new_bucket),
-                rng_duration: stream(seed, &f.name, purpose::DURATION),
-                rng_init: stream(seed, &f.name, purpose::INIT),
-                rng_errors: stream(seed, &f.name, purpose::ERRORS),
-                rng_idle: stream(seed, &f.name, purpose::IDLE),
+                rng_duration: rng_stream(seed, &f.name, purpose::DURATION),
+                rng_init: rng_stream(seed, &f.name, purpose::INIT),
+                rng_errors: rng_stream(seed, &f.name, purpose::ERRORS),
+                rng_idle: rng_stream(seed, &f.name, purpose::IDLE),
                 totals: Counters::default(),
                 bucket_counts: BucketCounts::default(),
                 latency: Histogram::new(),
@@ -215,9 +299,22 @@ impl<'m, R: Recorder> Sim<'m, R> {
             .iter()
             .map(|s| SourceState {
                 gen: ArrivalGen::new(s.profile.clone(), s.arrivals, m.duration),
-                rng: stream(seed, &s.name, purpose::ARRIVALS),
-                retry: RetryPolicy::new(&s.retry),
-                rng_retry: stream(seed, &s.name, purpose::RETRY),
+                rng: rng_stream(seed, &s.name, purpose::ARRIVALS),
+                kind: match s.invocation {
+                    Invocation::Sync => SourceKind::Sync(sync::Client::new(
+                        &s.retry,
+                        rng_stream(seed, &s.name, purpose::RETRY),
+                    )),
+                    Invocation::Async => SourceKind::Async(asynq::Queue::default()),
+                    Invocation::Sqs => SourceKind::Sqs(sqs::Mapping::new(
+                        &s.sqs,
+                        rng_stream(seed, &s.name, purpose::RECORDS),
+                    )),
+                    Invocation::Stream => SourceKind::Stream(stream::Mapping::new(
+                        &s.stream,
+                        rng_stream(seed, &s.name, purpose::RECORDS),
+                    )),
+                },
             })
             .collect();
         let record = rec.enabled();
@@ -233,8 +330,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
             free_envs: Vec::new(),
             funcs,
             sources,
-            retries: Vec::new(),
-            free_retries: Vec::new(),
+            timers: Vec::new(),
+            free_timers: Vec::new(),
+            batches: Vec::new(),
+            free_batches: Vec::new(),
             account_busy: Level::default(),
             unreserved_used: 0,
             unreserved_busy: Level::default(),
@@ -255,6 +354,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
         self.create_provisioned();
         for i in 0..self.sources.len() {
             self.schedule_arrival(i);
+            if matches!(self.sources[i].kind, SourceKind::Sqs(_)) {
+                self.push_timer(Micros::SECOND.0, Timer::SqsTick(i as u32));
+            }
         }
         let bucket = self.m.bucket.0.max(1);
         let mut bucket_end = bucket.min(self.end);
@@ -274,7 +376,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             match ev.class() {
                 Class::Complete => self.complete(ev.id()),
                 Class::Arrival => self.arrival(ev.id()),
-                Class::Timer => self.retry(ev.id()),
+                Class::Timer => self.timer(ev.id()),
             }
         }
         while bucket_start < self.end {
@@ -307,10 +409,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
             func,
             provisioned,
             created: self.now,
-            caller: Caller::Sync {
-                source: 0,
+            caller: Caller::Batch {
+                batch: 0,
                 arrival: 0,
-                attempt: 1,
             },
             cold: false,
             outcome: Outcome::Success,
@@ -333,6 +434,65 @@ impl<'m, R: Recorder> Sim<'m, R> {
         self.free_envs.push(id);
     }
 
+    /// Schedules `t` at time `at`.
+    fn push_timer(&mut self, at: u64, t: Timer) {
+        let id = match self.free_timers.pop() {
+            Some(id) => {
+                self.timers[id as usize] = t;
+                id
+            }
+            None => {
+                self.timers.push(t);
+                (self.timers.len() - 1) as u32
+            }
+        };
+        self.queue.push(Event::new(at, Class::Timer, id));
+    }
+
+    fn timer(&mut self, id: u32) {
+        let t = self.timers[id as usize];
+        self.free_timers.push(id);
+        match t {
+            Timer::Sync {
+                source,
+                arrival,
+                attempt,
+                send_only,
+            } => self.sync_timer(source, arrival, attempt, send_only),
+            Timer::Async(e) => self.async_timer(e),
+            Timer::SqsTick(s) => self.sqs_tick(s),
+            Timer::SqsWindow(s) => self.sqs_pump(s),
+            Timer::SqsWake(s) => self.sqs_wake(s),
+            Timer::SqsReturn(b) => self.sqs_return(b),
+            Timer::StreamRetry(b) => self.stream_try(b),
+        }
+    }
+
+    /// A batch slot with an empty message vector.
+    fn new_batch(&mut self, source: u32, lane: u32) -> u32 {
+        let now = self.now;
+        let id = match self.free_batches.pop() {
+            Some(id) => id,
+            None => {
+                self.batches.push(Batch::default());
+                (self.batches.len() - 1) as u32
+            }
+        };
+        let b = &mut self.batches[id as usize];
+        b.source = source;
+        b.lane = lane;
+        b.received = now;
+        b.tries = 0;
+        b.poison = 0;
+        b.msgs.clear();
+        id
+    }
+
+    fn free_batch(&mut self, id: u32) {
+        self.batches[id as usize].msgs.clear();
+        self.free_batches.push(id);
+    }
+
     fn schedule_arrival(&mut self, i: usize) {
         let s = &mut self.sources[i];
         if let Some(t) = s.gen.next(&mut s.rng) {
@@ -346,79 +506,21 @@ impl<'m, R: Recorder> Sim<'m, R> {
         self.schedule_arrival(i as usize);
         let src = &self.m.sources[i as usize];
         let f = src.function;
-        let counted = self.now >= self.warmup;
-        if counted {
+        if self.now >= self.warmup {
             self.funcs[f].totals.requests += 1;
         }
         match src.invocation {
-            // Other invocation models arrive with the invocation-model issue; validation rejects
-            // them until then, so they never reach the engine.
-            Invocation::Sync | Invocation::Async | Invocation::Sqs | Invocation::Stream => {
-                let caller = Caller::Sync {
-                    source: i,
-                    arrival: self.now,
-                    attempt: 1,
-                };
-                if self.attempt(f, caller).is_err() {
-                    self.sync_throttled(f, caller);
-                }
-            }
+            Invocation::Sync => self.sync_send(i, self.now, 1),
+            Invocation::Async => self.async_try(AsyncEvent::new(i, self.now)),
+            Invocation::Sqs => self.sqs_arrival(i),
+            Invocation::Stream => self.stream_arrival(i),
         }
     }
 
-    /// A sync attempt was throttled (429): the client retries after a backoff, or gives up and
-    /// the request has failed.
-    fn sync_throttled(&mut self, f: usize, caller: Caller) {
-        let Caller::Sync {
-            source,
-            arrival,
-            attempt,
-        } = caller;
-        let s = &mut self.sources[source as usize];
-        match s.retry.after_throttle(attempt, &mut s.rng_retry) {
-            Some(delay) => {
-                let p = PendingRetry {
-                    source,
-                    arrival,
-                    attempt: attempt + 1,
-                };
-                let id = match self.free_retries.pop() {
-                    Some(id) => {
-                        self.retries[id as usize] = p;
-                        id
-                    }
-                    None => {
-                        self.retries.push(p);
-                        (self.retries.len() - 1) as u32
-                    }
-                };
-                self.queue
-                    .push(Event::new(self.now + delay, Class::Timer, id));
-            }
-            None => {
-                if arrival >= self.warmup {
-                    self.funcs[f].totals.failed += 1;
-                }
-            }
-        }
-    }
-
-    /// A client's backoff ended: the next attempt of the request.
-    fn retry(&mut self, id: u32) {
-        let p = self.retries[id as usize];
-        self.free_retries.push(id);
-        let f = self.m.sources[p.source as usize].function;
-        if p.arrival >= self.warmup {
-            self.funcs[f].totals.retries += 1;
-        }
-        let caller = Caller::Sync {
-            source: p.source,
-            arrival: p.arrival,
-            attempt: p.attempt,
-        };
-        if self.attempt(f, caller).is_err() {
-            self.sync_throttled(f, caller);
-        }
+    /// Function of traffic source `s`.
+    #[inline]
+    fn function_of(&self, s: u32) -> usize {
+        self.m.sources[s as usize].function
     }
 
     /// One try to invoke function `f`: admission, then a warm or cold start.
@@ -517,6 +619,17 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let now = self.now;
         let warmup = self.warmup;
         let f = self.envs[id as usize].func as usize;
+        // A batch with a poison message fails as a whole, unless the SQS function reports
+        // item failures (then the invocation succeeds and only the poison messages return).
+        let poisoned = match caller {
+            Caller::Batch { batch, .. } => {
+                let b = &self.batches[batch as usize];
+                b.poison > 0
+                    && !matches!(&self.sources[b.source as usize].kind,
+                        SourceKind::Sqs(q) if q.partial)
+            }
+            _ => false,
+        };
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         let provisioned = self.envs[id as usize].provisioned;
@@ -528,7 +641,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let duration = fm.duration.sample(&mut fs.rng_duration).0;
         let (outcome, run) = if duration > fm.timeout.0 {
             (Outcome::Timeout, fm.timeout.0)
-        } else if fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate {
+        } else if poisoned || (fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate)
+        {
             (Outcome::Error, duration)
         } else {
             (Outcome::Success, duration)
@@ -565,6 +679,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             .push(Event::new(now + init + run, Class::Complete, id));
     }
 
+    /// An invocation ended: billing, the environment goes idle (or away), then the caller's
+    /// invocation model decides what happens to the request.
     fn complete(&mut self, id: u32) {
         let now = self.now;
         let warmup = self.warmup;
@@ -572,9 +688,6 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let f = env.func as usize;
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
-        let arrival = env.caller.arrival();
-        let counted = arrival >= warmup;
-        let latency = now - arrival;
         // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
         let billed_us = if env.cold && !env.provisioned && self.m.pricing.bill_init {
             env.init + env.run
@@ -585,31 +698,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
         if env.outcome != Outcome::Success {
             fs.bucket_counts.errors += 1;
         }
-        if self.record {
-            fs.bucket_latency.record(latency);
-            self.account_bucket_latency.record(latency);
-        }
-        let Caller::Sync { source, .. } = env.caller;
-        self.sources[source as usize].retry.on_success();
-        if counted {
-            let t = &mut fs.totals;
-            match env.outcome {
-                Outcome::Success => t.succeeded += 1,
-                Outcome::Error => {
-                    t.failed += 1;
-                    t.errors += 1;
-                }
-                Outcome::Timeout => {
-                    t.failed += 1;
-                    t.errors += 1;
-                    t.timed_out += 1;
-                }
-            }
-            fs.latency.record(latency);
-            if env.cold {
-                fs.latency_cold.record(latency);
-            } else {
-                fs.latency_warm.record(latency);
+        if env.caller.arrival() >= warmup {
+            if env.outcome != Outcome::Success {
+                fs.totals.errors += 1;
             }
             fs.duration.record(billed_ms * 1000);
             if env.provisioned {
@@ -632,20 +723,73 @@ impl<'m, R: Recorder> Sim<'m, R> {
             // Provisioned environments are never reclaimed; after a timeout one is
             // re-initialized in the background (AWS-FACTS.md "Concurrency limits").
             fs.prov_idle.push(id);
+        } else {
+            if unreserved {
+                self.unreserved_used -= 1;
+            }
+            // After a timeout the environment is discarded (AWS-FACTS.md "Execution
+            // environments").
+            let retire_at = env.created + fm.max_lifetime.0;
+            if env.outcome == Outcome::Timeout || now >= retire_at {
+                self.free_env(id);
+            } else {
+                let idle_for = fm.idle_timeout.sample(&mut fs.rng_idle).0;
+                let reclaim_at = (now + idle_for).min(retire_at);
+                fs.idle.push((id, reclaim_at));
+            }
+        }
+        match env.caller {
+            Caller::Sync {
+                source, arrival, ..
+            } => self.sync_done(source, arrival, env.outcome, env.cold),
+            Caller::Async(e) => self.async_done(e, env.outcome, env.cold),
+            Caller::Batch { batch, .. } => {
+                let s = self.batches[batch as usize].source;
+                match self.sources[s as usize].kind {
+                    SourceKind::Sqs(_) => self.sqs_done(batch, env.outcome, env.cold),
+                    _ => self.stream_done(batch, env.outcome, env.cold),
+                }
+            }
+        }
+    }
+
+    /// A request of function `f` that arrived at `arrival` has ended. `cold`: whether its last
+    /// attempt ran on a cold environment (for the cold/warm latency split).
+    fn finish_request(&mut self, f: usize, arrival: u64, end: End, cold: bool) {
+        let latency = self.now - arrival;
+        let ran = matches!(end, End::Succeeded | End::Failed | End::TimedOut);
+        let fs = &mut self.funcs[f];
+        match end {
+            End::Dlq => fs.bucket_counts.dead_letters += 1,
+            End::Dropped => fs.bucket_counts.dropped += 1,
+            _ => {}
+        }
+        if ran && self.record {
+            fs.bucket_latency.record(latency);
+            self.account_bucket_latency.record(latency);
+        }
+        if arrival < self.warmup {
             return;
         }
-        if unreserved {
-            self.unreserved_used -= 1;
+        let t = &mut fs.totals;
+        match end {
+            End::Succeeded => t.succeeded += 1,
+            End::Failed | End::Throttled => t.failed += 1,
+            End::TimedOut => {
+                t.failed += 1;
+                t.timed_out += 1;
+            }
+            End::Dropped => t.dropped += 1,
+            End::Dlq => t.dlq += 1,
         }
-        // After a timeout the environment is discarded (AWS-FACTS.md "Execution environments").
-        let retire_at = env.created + fm.max_lifetime.0;
-        if env.outcome == Outcome::Timeout || now >= retire_at {
-            self.free_env(id);
-            return;
+        if ran {
+            fs.latency.record(latency);
+            if cold {
+                fs.latency_cold.record(latency);
+            } else {
+                fs.latency_warm.record(latency);
+            }
         }
-        let idle_for = fm.idle_timeout.sample(&mut fs.rng_idle).0;
-        let reclaim_at = (now + idle_for).min(retire_at);
-        fs.idle.push((id, reclaim_at));
     }
 
     /// Emits the rows of the bucket [start, end) and resets the per-bucket counts.
@@ -668,6 +812,30 @@ impl<'m, R: Recorder> Sim<'m, R> {
             self.unreserved_busy.close_bucket(end, warmup, len);
             return;
         }
+        // Queue gauges per function, from its sources.
+        let n = self.funcs.len();
+        let mut depth = vec![0u64; n];
+        let mut oldest = vec![u64::MAX; n];
+        for (i, s) in self.sources.iter().enumerate() {
+            let f = self.m.sources[i].function;
+            let (d, o) = match &s.kind {
+                SourceKind::Sync(_) => (0, None),
+                SourceKind::Async(q) => (q.waiting, None),
+                SourceKind::Sqs(q) => (q.depth(), q.oldest()),
+                SourceKind::Stream(st) => (st.depth(), st.oldest(&self.batches)),
+            };
+            depth[f] += d;
+            if let Some(o) = o {
+                oldest[f] = oldest[f].min(o);
+            }
+        }
+        let age_ms = |o: u64| {
+            if o == u64::MAX {
+                0.0
+            } else {
+                end.saturating_sub(o) as f64 / 1e3
+            }
+        };
         self.rows.clear();
         let mut acc = BucketRow {
             start: Micros(start),
@@ -710,11 +878,16 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 async_event_age_ms: c.async_age_max as f64 / 1e3,
                 iterator_age_ms: c.iterator_age_max as f64 / 1e3,
                 dead_letters: c.dead_letters,
+                dropped: c.dropped,
+                queue_depth: depth[i],
+                queue_oldest_age_ms: age_ms(oldest[i]),
             };
             fs.bucket_latency.clear();
             acc.add_counts(&row);
             acc.async_event_age_ms = acc.async_event_age_ms.max(row.async_event_age_ms);
             acc.iterator_age_ms = acc.iterator_age_ms.max(row.iterator_age_ms);
+            acc.queue_depth += row.queue_depth;
+            acc.queue_oldest_age_ms = acc.queue_oldest_age_ms.max(row.queue_oldest_age_ms);
             if fs.bucket.is_some() {
                 acc.scaling_tokens += tokens;
             }
@@ -759,38 +932,77 @@ impl<'m, R: Recorder> Sim<'m, R> {
         }
     }
 
-    fn finish(mut self) -> RunResult {
-        let now = self.end;
+    /// Counted requests still alive at the end, per function, found by walking the live state
+    /// (running sync and async invocations, pending retries, queued messages and records,
+    /// batches): an independent check of the counters, so conservation can catch a lost request.
+    fn in_flight(&self) -> Vec<u64> {
         let warmup = self.warmup;
-        // In flight: counted requests whose invocation is still running.
         let mut in_flight = vec![0u64; self.funcs.len()];
-        let mut is_free = vec![false; self.envs.len()];
+        let mut env_free = vec![false; self.envs.len()];
         for &id in &self.free_envs {
-            is_free[id as usize] = true;
+            env_free[id as usize] = true;
         }
-        let mut idle = vec![false; self.envs.len()];
         for fs in &self.funcs {
             for &id in &fs.prov_idle {
-                idle[id as usize] = true;
+                env_free[id as usize] = true;
             }
             for &(id, _) in &fs.idle {
-                idle[id as usize] = true;
+                env_free[id as usize] = true;
             }
         }
         for (id, e) in self.envs.iter().enumerate() {
-            if !is_free[id] && !idle[id] && e.caller.arrival() >= warmup {
+            let counted = e.caller.arrival() >= warmup;
+            if !env_free[id] && counted && !matches!(e.caller, Caller::Batch { .. }) {
                 in_flight[e.func as usize] += 1;
             }
         }
-        let mut pending = vec![true; self.retries.len()];
-        for &id in &self.free_retries {
-            pending[id as usize] = false;
+        let mut timer_free = vec![false; self.timers.len()];
+        for &id in &self.free_timers {
+            timer_free[id as usize] = true;
         }
-        for (p, live) in self.retries.iter().zip(pending) {
-            if live && p.arrival >= warmup {
-                in_flight[self.m.sources[p.source as usize].function] += 1;
+        for (t, free) in self.timers.iter().zip(timer_free) {
+            let (source, arrival) = match *t {
+                Timer::Sync {
+                    source, arrival, ..
+                } => (source, arrival),
+                Timer::Async(e) => (e.source, e.arrival),
+                _ => continue,
+            };
+            if !free && arrival >= warmup {
+                in_flight[self.function_of(source)] += 1;
             }
         }
+        let mut batch_free = vec![false; self.batches.len()];
+        for &id in &self.free_batches {
+            batch_free[id as usize] = true;
+        }
+        let counted = |msgs: &mut dyn Iterator<Item = &Msg>| {
+            msgs.filter(|m| m.arrival >= warmup).count() as u64
+        };
+        for (b, free) in self.batches.iter().zip(batch_free) {
+            if !free {
+                in_flight[self.function_of(b.source)] += counted(&mut b.msgs.iter());
+            }
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            let f = self.m.sources[i].function;
+            match &s.kind {
+                SourceKind::Sqs(q) => in_flight[f] += counted(&mut q.visible.iter()),
+                SourceKind::Stream(st) => {
+                    for lane in &st.lanes {
+                        in_flight[f] += counted(&mut lane.queue.iter());
+                    }
+                }
+                _ => {}
+            }
+        }
+        in_flight
+    }
+
+    fn finish(mut self) -> RunResult {
+        let now = self.end;
+        let warmup = self.warmup;
+        let in_flight = self.in_flight();
         let account_mean = self.account_busy.window_mean(now, warmup);
         let functions = self
             .funcs

@@ -30,6 +30,10 @@ pub const COLUMNS: &[&str] = &[
     "AsyncEventAgeMs",
     "IteratorAgeMs",
     "DeadLetters",
+    // Beyond SPEC section 6 (appended, so SPEC's columns keep their positions):
+    "Dropped",
+    "QueueDepth",
+    "QueueOldestAgeMs",
 ];
 
 /// Most buckets kept per series for charts; longer runs are coarsened by merging neighbours.
@@ -39,7 +43,7 @@ pub const CHART_POINTS: usize = 4000;
 pub fn write_row(w: &mut impl Write, r: &BucketRow, name: &str) -> std::io::Result<()> {
     writeln!(
         w,
-        "{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.4},{},{},{},{:.3},{:.3},{:.3},{:.3},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.4},{},{},{},{:.3},{:.3},{:.3},{:.3},{},{},{},{:.3}",
         fmt_time(r.start.as_secs_f64()),
         name,
         r.invocations,
@@ -60,7 +64,10 @@ pub fn write_row(w: &mut impl Write, r: &BucketRow, name: &str) -> std::io::Resu
         r.latency_p99_ms,
         r.async_event_age_ms,
         r.iterator_age_ms,
-        r.dead_letters
+        r.dead_letters,
+        r.dropped,
+        r.queue_depth,
+        r.queue_oldest_age_ms
     )
 }
 
@@ -85,6 +92,8 @@ pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
     a.latency_p99_ms = a.latency_p99_ms.max(b.latency_p99_ms);
     a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
     a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);
+    a.queue_depth = a.queue_depth.max(b.queue_depth);
+    a.queue_oldest_age_ms = a.queue_oldest_age_ms.max(b.queue_oldest_age_ms);
 }
 
 /// Time-series rows kept for charts: at most [`CHART_POINTS`] buckets per series. When full,

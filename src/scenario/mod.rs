@@ -281,6 +281,9 @@ pub struct SqsSpec {
     pub max_receive_count: u32,
     #[serde(default)]
     pub report_batch_item_failures: bool,
+    /// Fraction of messages that always fail (poison messages; lambdasim extension).
+    #[serde(default)]
+    pub poison_rate: f64,
 }
 fn default_sqs_batch() -> u32 {
     10
@@ -303,6 +306,7 @@ impl Default for SqsSpec {
             visibility_timeout: default_visibility(),
             max_receive_count: 5,
             report_batch_item_failures: false,
+            poison_rate: 0.0,
         }
     }
 }
@@ -323,6 +327,13 @@ pub struct StreamSpec {
     pub maximum_record_age: Micros,
     #[serde(default)]
     pub bisect_batch_on_function_error: bool,
+    /// Records that run out of retries or age go to an on-failure destination (counted `dlq`)
+    /// instead of being skipped (counted `dropped`). lambdasim extension.
+    #[serde(default)]
+    pub on_failure_destination: bool,
+    /// Fraction of records that always fail (poison records; lambdasim extension).
+    #[serde(default)]
+    pub poison_rate: f64,
 }
 fn default_shards() -> u32 {
     4
@@ -348,6 +359,8 @@ impl Default for StreamSpec {
             maximum_retry_attempts: -1,
             maximum_record_age: default_record_age(),
             bisect_batch_on_function_error: false,
+            on_failure_destination: false,
+            poison_rate: 0.0,
         }
     }
 }

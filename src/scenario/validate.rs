@@ -1,6 +1,6 @@
 //! Range and cross-field checks of a resolved scenario. Each failure names the key path.
 
-use super::{Invocation, RetryMode, Scaling, Scenario};
+use super::{Function, Invocation, RetryMode, Scaling, Scenario, Traffic};
 use crate::error::KeyPath;
 use crate::presets;
 use crate::time::Micros;
@@ -212,29 +212,9 @@ pub fn validate(s: &Scenario) -> R {
             .validate()
             .map_err(|(field, m)| (tk(&format!("load.{field}")), m))?;
         expected_requests += t.load.peak_rps() * s.duration.as_secs_f64();
-        if t.invocation != Invocation::Sync {
-            return fail(
-                tk("invocation"),
-                format!(
-                    "{:?} invocations are not implemented yet; use \"sync\"",
-                    t.invocation
-                )
-                .to_lowercase(),
-            );
-        }
-        if t.async_.is_some() || t.sqs.is_some() || t.stream.is_some() {
-            return fail(
-                tk("invocation"),
-                "async/sqs/stream settings need the matching invocation model",
-            );
-        }
+        let f = &s.functions[s.function_index(&t.function).unwrap_or(0)];
+        validate_invocation(t, f, &tk)?;
         if let Some(r) = &t.retry {
-            if r.mode == RetryMode::Adaptive {
-                return fail(
-                    tk("retry.mode"),
-                    "the adaptive retry mode (client-side rate limiting) is not implemented yet; use \"standard\" or \"legacy\"",
-                );
-            }
             if r.mode != RetryMode::None && t.invocation != Invocation::Sync {
                 return fail(tk("retry"), "client retries apply to sync invocations only");
             }
@@ -254,6 +234,94 @@ pub fn validate(s: &Scenario) -> R {
             k("traffic"),
             format!("the traffic asks for about {expected_requests:.2e} requests, over the limit of {MAX_REQUESTS:e}: shorten duration or lower the rate"),
         );
+    }
+    Ok(())
+}
+
+/// The invocation model's own table: present only for its model, every value in AWS's range
+/// (AWS-FACTS.md "Invocation models and retries").
+fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) -> R {
+    let wrong_table = match t.invocation {
+        Invocation::Sync => t.async_.is_some() || t.sqs.is_some() || t.stream.is_some(),
+        Invocation::Async => t.sqs.is_some() || t.stream.is_some(),
+        Invocation::Sqs => t.async_.is_some() || t.stream.is_some(),
+        Invocation::Stream => t.async_.is_some() || t.sqs.is_some(),
+    };
+    if wrong_table {
+        return fail(
+            tk("invocation"),
+            "an async/sqs/stream table needs the matching invocation model (invocation = \"async\", \"sqs\" or \"stream\")",
+        );
+    }
+    let probability = |key: &str, p: f64| -> R {
+        if (0.0..=1.0).contains(&p) {
+            Ok(())
+        } else {
+            fail(tk(key), format!("must be a probability in 0..=1, got {p}"))
+        }
+    };
+    if let Some(a) = &t.async_ {
+        if a.maximum_retry_attempts > 2 {
+            return fail(tk("async.maximum_retry_attempts"), "must be in 0..=2");
+        }
+        if a.maximum_event_age < Micros::from_secs(60)
+            || a.maximum_event_age > Micros::from_secs(6 * 3600)
+        {
+            return fail(
+                tk("async.maximum_event_age"),
+                format!("must be between 60s and 6h, got {}", a.maximum_event_age),
+            );
+        }
+    }
+    if let Some(q) = &t.sqs {
+        if !(1..=10_000).contains(&q.batch_size) {
+            return fail(tk("sqs.batch_size"), "must be in 1..=10000");
+        }
+        if q.maximum_batching_window > Micros::from_secs(300) {
+            return fail(tk("sqs.maximum_batching_window"), "must be at most 300s");
+        }
+        if !(2..=1000).contains(&q.maximum_concurrency) {
+            return fail(tk("sqs.maximum_concurrency"), "must be in 2..=1000");
+        }
+        if q.visibility_timeout < f.timeout || q.visibility_timeout > Micros::from_secs(12 * 3600) {
+            return fail(
+                tk("sqs.visibility_timeout"),
+                format!(
+                    "must be at least the function timeout ({}) and at most 12h, got {} (AWS refuses an event source mapping whose queue's visibility timeout is below the function timeout)",
+                    f.timeout, q.visibility_timeout
+                ),
+            );
+        }
+        if !(1..=1000).contains(&q.max_receive_count) {
+            return fail(tk("sqs.max_receive_count"), "must be in 1..=1000");
+        }
+        probability("sqs.poison_rate", q.poison_rate)?;
+    }
+    if let Some(st) = &t.stream {
+        if !(1..=10_000).contains(&st.shards) {
+            return fail(tk("stream.shards"), "must be in 1..=10000");
+        }
+        if !(1..=10).contains(&st.parallelization_factor) {
+            return fail(tk("stream.parallelization_factor"), "must be in 1..=10");
+        }
+        if !(1..=10_000).contains(&st.batch_size) {
+            return fail(tk("stream.batch_size"), "must be in 1..=10000");
+        }
+        if !(-1..=10_000).contains(&st.maximum_retry_attempts) {
+            return fail(
+                tk("stream.maximum_retry_attempts"),
+                "must be -1 (until the record expires) or in 0..=10000",
+            );
+        }
+        if st.maximum_record_age < Micros::from_secs(60)
+            || st.maximum_record_age > Micros::from_secs(7 * 24 * 3600)
+        {
+            return fail(
+                tk("stream.maximum_record_age"),
+                format!("must be between 60s and 7d, got {}", st.maximum_record_age),
+            );
+        }
+        probability("stream.poison_rate", st.poison_rate)?;
     }
     Ok(())
 }

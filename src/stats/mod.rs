@@ -142,6 +142,7 @@ pub struct BucketCounts {
     pub cold_starts: u64,
     pub spillover: u64,
     pub dead_letters: u64,
+    pub dropped: u64,
     /// Oldest age seen in the bucket, µs (async events, stream records).
     pub async_age_max: u64,
     pub iterator_age_max: u64,
@@ -169,6 +170,14 @@ pub struct BucketRow {
     pub async_event_age_ms: f64,
     pub iterator_age_ms: f64,
     pub dead_letters: u64,
+    /// Events, messages or records discarded without a DLQ in the bucket.
+    pub dropped: u64,
+    /// At the bucket's end: async events waiting for a (re)try, SQS messages in the queue
+    /// (visible or waiting out a visibility timeout), stream records not yet processed.
+    pub queue_depth: u64,
+    /// At the bucket's end: age of the oldest SQS message in the queue or unprocessed stream
+    /// record, ms.
+    pub queue_oldest_age_ms: f64,
 }
 
 impl BucketRow {
@@ -188,6 +197,7 @@ impl BucketRow {
         self.cold_starts += other.cold_starts;
         self.spillover += other.spillover;
         self.dead_letters += other.dead_letters;
+        self.dropped += other.dropped;
     }
 }
 
@@ -200,6 +210,9 @@ pub trait Recorder {
     }
     /// The rows of one bucket: every function in index order, then the account row.
     fn bucket(&mut self, rows: &[BucketRow]);
+    /// A stream record was processed successfully: its traffic source, lane (shard, or shard
+    /// x parallelization slot) and arrival time, in processing order. For ordering checks.
+    fn delivered(&mut self, _source: u32, _lane: u32, _arrival: Micros) {}
 }
 
 /// Records nothing.

@@ -1,0 +1,133 @@
+//! Async invocations: the caller gets 202 at once and the event waits in the function's
+//! internal queue (AWS-FACTS.md "Invocation models and retries", Async).
+//!
+//! - A throttled attempt is retried after 1 s, 2 s, 4 s, ... doubling up to 5 minutes, for as
+//!   long as the event is younger than `maximum_event_age` (no jitter: the documented times).
+//! - A function error or timeout is retried `maximum_retry_attempts` (0-2) times, 1 minute and
+//!   then 2 minutes after the failure.
+//! - An event that runs out of retries or of age goes to the DLQ / on-failure destination when
+//!   `dlq = true` (counted `dlq`, column DeadLetters), else it is dropped (counted `dropped`,
+//!   AsyncEventsDropped). It leaves at the moment its next try would come too late: no event is
+//!   ever tried after its maximum age.
+//!
+//! Each waiting event is one timer in the engine's slab, so the "queue" holds exactly the
+//! events waiting for their next try; a new event is tried at once (Lambda's pollers keep up
+//! with the queue while concurrency is available). AsyncEventAge is the age of an event when
+//! it is tried, the maximum per bucket.
+
+use super::{Caller, End, Outcome, Sim, SourceKind, Timer};
+use crate::stats::Recorder;
+use crate::time::Micros;
+
+/// Throttle retry delays: 1 s doubling to at most 5 minutes.
+pub const THROTTLE_FIRST_DELAY: Micros = Micros::SECOND;
+pub const THROTTLE_MAX_DELAY: Micros = Micros::from_secs(300);
+/// Function-error retry n (1-based) comes n minutes after the failure.
+pub const ERROR_RETRY_STEP: Micros = Micros::from_secs(60);
+
+/// An async event on its way: where it came from, when, and the retries it has used.
+#[derive(Clone, Copy, Debug)]
+pub struct AsyncEvent {
+    pub source: u32,
+    pub arrival: u64,
+    pub error_retries: u8,
+    pub throttles: u8,
+}
+
+impl AsyncEvent {
+    pub fn new(source: u32, arrival: u64) -> AsyncEvent {
+        AsyncEvent {
+            source,
+            arrival,
+            error_retries: 0,
+            throttles: 0,
+        }
+    }
+}
+
+/// The delay before the retry that follows throttle number `n` (0-based) of an event.
+pub fn throttle_delay(n: u8) -> u64 {
+    let d = THROTTLE_FIRST_DELAY.0.saturating_mul(1u64 << n.min(30));
+    d.min(THROTTLE_MAX_DELAY.0)
+}
+
+/// Per-source queue state: the number of events waiting for a (re)try.
+#[derive(Default)]
+pub(super) struct Queue {
+    pub waiting: u64,
+}
+
+impl<R: Recorder> Sim<'_, R> {
+    fn async_queue(&mut self, source: u32) -> &mut Queue {
+        match &mut self.sources[source as usize].kind {
+            SourceKind::Async(q) => q,
+            _ => unreachable!("async event from a non-async source"),
+        }
+    }
+
+    /// Tries to invoke the function with event `e` now.
+    pub(super) fn async_try(&mut self, e: AsyncEvent) {
+        let f = self.function_of(e.source);
+        let age = self.now - e.arrival;
+        let c = &mut self.funcs[f].bucket_counts;
+        c.async_age_max = c.async_age_max.max(age);
+        if self.attempt(f, Caller::Async(e)).is_err() {
+            let delay = throttle_delay(e.throttles);
+            let next = AsyncEvent {
+                throttles: e.throttles.saturating_add(1),
+                ..e
+            };
+            self.async_later(next, delay, false);
+        }
+    }
+
+    /// Schedules the event's next try after `delay`, or gives it up when that would be past
+    /// its maximum age.
+    fn async_later(&mut self, e: AsyncEvent, delay: u64, ran: bool) {
+        let spec = &self.m.sources[e.source as usize].async_;
+        let at = self.now + delay;
+        if at - e.arrival > spec.maximum_event_age.0 {
+            let end = if spec.dlq { End::Dlq } else { End::Dropped };
+            let f = self.function_of(e.source);
+            self.finish_request(f, e.arrival, end, ran);
+            return;
+        }
+        self.async_queue(e.source).waiting += 1;
+        self.push_timer(at, Timer::Async(e));
+    }
+
+    /// A waiting event's delay ended: it is tried again (a retry).
+    pub(super) fn async_timer(&mut self, e: AsyncEvent) {
+        self.async_queue(e.source).waiting -= 1;
+        if e.arrival >= self.warmup {
+            let f = self.function_of(e.source);
+            self.funcs[f].totals.retries += 1;
+        }
+        self.async_try(e);
+    }
+
+    pub(super) fn async_done(&mut self, e: AsyncEvent, outcome: Outcome, cold: bool) {
+        let f = self.function_of(e.source);
+        if outcome == Outcome::Success {
+            self.finish_request(f, e.arrival, End::Succeeded, cold);
+            return;
+        }
+        let max = self.m.sources[e.source as usize]
+            .async_
+            .maximum_retry_attempts;
+        if e.error_retries as u32 >= max {
+            let end = if self.m.sources[e.source as usize].async_.dlq {
+                End::Dlq
+            } else {
+                End::Dropped
+            };
+            self.finish_request(f, e.arrival, end, cold);
+            return;
+        }
+        let next = AsyncEvent {
+            error_retries: e.error_retries + 1,
+            ..e
+        };
+        self.async_later(next, ERROR_RETRY_STEP.0 * next.error_retries as u64, true);
+    }
+}

@@ -1,0 +1,232 @@
+//! The SQS event source mapping (AWS-FACTS.md "SQS event source").
+//!
+//! - Messages arrive in the queue; pollers receive batches of up to `batch_size`, at once when
+//!   that many are visible, else when the `maximum_batching_window` (counted from the moment a
+//!   poller starts waiting) ends.
+//! - Poller concurrency starts at 5 concurrent batches; once a second, while messages are
+//!   waiting and every poller is busy, it grows by 5 (300 per minute) up to
+//!   `maximum_concurrency`; when the queue is empty it falls back to what is in use (at least
+//!   5). Maximum concurrency caps the mapping without throttles.
+//! - A throttled or failed batch's messages become visible again `visibility_timeout` after
+//!   they were received (validation keeps it >= the function timeout, as AWS does); a
+//!   throttled poller pauses 1 s. A message received `max_receive_count` times that fails
+//!   again goes to the DLQ (the redrive policy) when it would become visible.
+//! - Poison messages (`poison_rate`) always fail. Without `report_batch_item_failures` one of
+//!   them fails its whole batch (a function error); with it, only the poison messages return.
+//! - Returned messages go to the front of the queue, so its head is (about) the oldest message:
+//!   ApproximateAgeOfOldestMessage is the head's age.
+
+use super::{Caller, End, Msg, Outcome, Sim, SourceKind, Timer};
+use crate::rng::Rng;
+use crate::scenario::SqsSpec;
+use crate::stats::Recorder;
+use crate::time::Micros;
+use rand::RngExt;
+use std::collections::VecDeque;
+
+/// Concurrent batches a mapping starts with.
+pub const START_POLLERS: u32 = 5;
+/// Poller concurrency added per second while messages wait (300 per minute).
+pub const SCALE_PER_SECOND: u32 = 5;
+/// How long a poller pauses after its batch was throttled.
+pub const THROTTLE_PAUSE: Micros = Micros::SECOND;
+
+pub(super) struct Mapping {
+    pub visible: VecDeque<Msg>,
+    /// Messages of failed batches waiting out their visibility timeout.
+    returning: u64,
+    /// Pollers in use: batches in flight, or pausing after a throttle.
+    active: u32,
+    limit: u32,
+    window_deadline: Option<u64>,
+    pub partial: bool,
+    batch_size: u32,
+    window: u64,
+    max_concurrency: u32,
+    visibility: u64,
+    max_receives: u32,
+    poison_rate: f64,
+    rng: Rng,
+}
+
+impl Mapping {
+    pub(super) fn new(spec: &SqsSpec, rng: Rng) -> Mapping {
+        Mapping {
+            visible: VecDeque::new(),
+            returning: 0,
+            active: 0,
+            limit: START_POLLERS.min(spec.maximum_concurrency),
+            window_deadline: None,
+            partial: spec.report_batch_item_failures,
+            batch_size: spec.batch_size,
+            window: spec.maximum_batching_window.0,
+            max_concurrency: spec.maximum_concurrency,
+            visibility: spec.visibility_timeout.0,
+            max_receives: spec.max_receive_count,
+            poison_rate: spec.poison_rate,
+            rng,
+        }
+    }
+
+    /// Messages in the queue: visible, or waiting out a visibility timeout.
+    pub(super) fn depth(&self) -> u64 {
+        self.visible.len() as u64 + self.returning
+    }
+
+    /// Arrival of the message at the head of the queue.
+    pub(super) fn oldest(&self) -> Option<u64> {
+        self.visible.front().map(|m| m.arrival)
+    }
+}
+
+impl<R: Recorder> Sim<'_, R> {
+    fn mapping(&mut self, source: u32) -> &mut Mapping {
+        match &mut self.sources[source as usize].kind {
+            SourceKind::Sqs(q) => q,
+            _ => unreachable!("sqs event for a non-sqs source"),
+        }
+    }
+
+    pub(super) fn sqs_arrival(&mut self, source: u32) {
+        let now = self.now;
+        let q = self.mapping(source);
+        let poison = q.poison_rate > 0.0 && q.rng.random::<f64>() < q.poison_rate;
+        q.visible.push_back(Msg {
+            arrival: now,
+            receives: 0,
+            poison,
+        });
+        self.sqs_pump(source);
+    }
+
+    /// Free pollers receive batches while messages are visible.
+    pub(super) fn sqs_pump(&mut self, source: u32) {
+        let now = self.now;
+        let f = self.function_of(source);
+        loop {
+            let q = self.mapping(source);
+            if q.active >= q.limit || q.visible.is_empty() {
+                return;
+            }
+            if (q.visible.len() as u32) < q.batch_size && q.window > 0 {
+                match q.window_deadline {
+                    None => {
+                        let d = now + q.window;
+                        q.window_deadline = Some(d);
+                        self.push_timer(d, Timer::SqsWindow(source));
+                        return;
+                    }
+                    Some(d) if now < d => return,
+                    Some(_) => {}
+                }
+            }
+            q.window_deadline = None;
+            q.active += 1;
+            let n = (q.batch_size as usize).min(q.visible.len());
+            let b = self.new_batch(source, 0);
+            let SourceKind::Sqs(q) = &mut self.sources[source as usize].kind else {
+                unreachable!()
+            };
+            let batch = &mut self.batches[b as usize];
+            let mut redelivered = false;
+            for m in q.visible.drain(..n) {
+                let m = Msg {
+                    receives: m.receives + 1,
+                    ..m
+                };
+                redelivered |= m.receives > 1;
+                batch.poison += m.poison as u32;
+                batch.msgs.push(m);
+            }
+            let arrival = batch.msgs[0].arrival;
+            if redelivered && arrival >= self.warmup {
+                self.funcs[f].totals.retries += 1;
+            }
+            if self
+                .attempt(f, Caller::Batch { batch: b, arrival })
+                .is_err()
+            {
+                self.sqs_return_later(b);
+                self.push_timer(now + THROTTLE_PAUSE.0, Timer::SqsWake(source));
+            }
+        }
+    }
+
+    /// The batch's messages become visible again a visibility timeout after their receive.
+    fn sqs_return_later(&mut self, b: u32) {
+        let batch = &self.batches[b as usize];
+        let (source, n, received) = (batch.source, batch.msgs.len() as u64, batch.received);
+        let q = self.mapping(source);
+        q.returning += n;
+        let at = (received + q.visibility).max(self.now);
+        self.push_timer(at, Timer::SqsReturn(b));
+    }
+
+    pub(super) fn sqs_wake(&mut self, source: u32) {
+        self.mapping(source).active -= 1;
+        self.sqs_pump(source);
+    }
+
+    pub(super) fn sqs_tick(&mut self, source: u32) {
+        let next = self.now + Micros::SECOND.0;
+        if next < self.end {
+            self.push_timer(next, Timer::SqsTick(source));
+        }
+        let q = self.mapping(source);
+        if q.visible.is_empty() {
+            q.limit = START_POLLERS.min(q.max_concurrency).max(q.active);
+        } else if q.active >= q.limit {
+            q.limit = (q.limit + SCALE_PER_SECOND).min(q.max_concurrency);
+        }
+        self.sqs_pump(source);
+    }
+
+    pub(super) fn sqs_done(&mut self, b: u32, outcome: Outcome, cold: bool) {
+        let source = self.batches[b as usize].source;
+        let f = self.function_of(source);
+        self.mapping(source).active -= 1;
+        let mut msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+        if outcome == Outcome::Success {
+            // Every message succeeded, except poison ones reported as item failures.
+            let mut poison = 0;
+            msgs.retain(|m| {
+                if m.poison {
+                    poison += 1;
+                    true
+                } else {
+                    self.finish_request(f, m.arrival, End::Succeeded, cold);
+                    false
+                }
+            });
+            self.batches[b as usize].poison = poison;
+        }
+        let failed = !msgs.is_empty();
+        self.batches[b as usize].msgs = msgs;
+        if failed {
+            self.sqs_return_later(b);
+        } else {
+            self.free_batch(b);
+        }
+        self.sqs_pump(source);
+    }
+
+    /// A failed batch's visibility timeout ended: its messages are visible again, or go to the
+    /// DLQ after `max_receive_count` receives.
+    pub(super) fn sqs_return(&mut self, b: u32) {
+        let source = self.batches[b as usize].source;
+        let f = self.function_of(source);
+        let msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+        let max = self.mapping(source).max_receives;
+        self.mapping(source).returning -= msgs.len() as u64;
+        for m in msgs.iter().rev() {
+            if m.receives >= max {
+                self.finish_request(f, m.arrival, End::Dlq, false);
+            } else {
+                self.mapping(source).visible.push_front(*m);
+            }
+        }
+        self.batches[b as usize].msgs = msgs;
+        self.free_batch(b);
+        self.sqs_pump(source);
+    }
+}

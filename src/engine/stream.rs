@@ -1,0 +1,245 @@
+//! Kinesis / DynamoDB stream event sources (AWS-FACTS.md "Kinesis / DynamoDB streams").
+//!
+//! - Records land on one of `shards x parallelization_factor` lanes, chosen at random (a
+//!   partition key hash); a lane is processed strictly in order, one batch at a time, so the
+//!   order per shard (per partition key with a factor > 1) is never violated.
+//! - A free lane takes up to `batch_size` waiting records at once (no batching window).
+//! - A failed batch (function error, timeout, throttle, or a poison record inside) blocks its
+//!   lane and is tried again: 1 ms after an error or timeout, 1 s after a throttle, until it
+//!   succeeds, `maximum_retry_attempts` retries are used (-1 = no limit) or its oldest record is
+//!   older than `maximum_record_age`. Then its records are discarded: to the on-failure
+//!   destination (`dlq`) when `on_failure_destination = true`, else skipped (`dropped`).
+//!   Waiting records older than `maximum_record_age` are discarded the same way.
+//! - With `bisect_batch_on_function_error`, a batch that fails with an error is split in two;
+//!   the first half is tried again as a new batch (fresh retry count) and the second half waits
+//!   at the head of the lane, so a poison record ends up alone.
+//! - IteratorAge: the age of the last record of a batch when it is tried, the maximum per
+//!   bucket. Throughput without errors is lanes x batch size / batch duration.
+
+use super::{Batch, Caller, End, Msg, Outcome, Sim, SourceKind, Timer};
+use crate::rng::Rng;
+use crate::scenario::StreamSpec;
+use crate::stats::Recorder;
+use crate::time::Micros;
+use rand::RngExt;
+use std::collections::VecDeque;
+
+/// Delay before a batch that failed with an error or timeout is tried again.
+pub const ERROR_RETRY_DELAY: Micros = Micros(1000);
+/// Delay before a throttled batch is tried again.
+pub const THROTTLE_RETRY_DELAY: Micros = Micros::SECOND;
+
+#[derive(Default)]
+pub(super) struct Lane {
+    pub queue: VecDeque<Msg>,
+    /// The batch in flight, if any.
+    batch: Option<u32>,
+}
+
+pub(super) struct Mapping {
+    pub lanes: Vec<Lane>,
+    /// Records not yet processed or discarded (waiting or in a batch).
+    unprocessed: u64,
+    batch_size: u32,
+    max_retries: i64,
+    max_age: u64,
+    bisect: bool,
+    on_failure: bool,
+    poison_rate: f64,
+    rng: Rng,
+}
+
+impl Mapping {
+    pub(super) fn new(spec: &StreamSpec, rng: Rng) -> Mapping {
+        let lanes = (spec.shards * spec.parallelization_factor) as usize;
+        Mapping {
+            lanes: (0..lanes).map(|_| Lane::default()).collect(),
+            unprocessed: 0,
+            batch_size: spec.batch_size,
+            max_retries: spec.maximum_retry_attempts,
+            max_age: spec.maximum_record_age.0,
+            bisect: spec.bisect_batch_on_function_error,
+            on_failure: spec.on_failure_destination,
+            poison_rate: spec.poison_rate,
+            rng,
+        }
+    }
+
+    pub(super) fn depth(&self) -> u64 {
+        self.unprocessed
+    }
+
+    /// Arrival of the oldest unprocessed record (a lane's batch in flight, or its queue head).
+    pub(super) fn oldest(&self, batches: &[Batch]) -> Option<u64> {
+        self.lanes
+            .iter()
+            .filter_map(|l| match l.batch {
+                Some(b) => batches[b as usize].msgs.first().map(|m| m.arrival),
+                None => l.queue.front().map(|m| m.arrival),
+            })
+            .min()
+    }
+}
+
+impl<R: Recorder> Sim<'_, R> {
+    fn stream(&mut self, source: u32) -> &mut Mapping {
+        match &mut self.sources[source as usize].kind {
+            SourceKind::Stream(s) => s,
+            _ => unreachable!("stream event for a non-stream source"),
+        }
+    }
+
+    pub(super) fn stream_arrival(&mut self, source: u32) {
+        let now = self.now;
+        let st = self.stream(source);
+        let lane = st.rng.random_range(0..st.lanes.len());
+        let poison = st.poison_rate > 0.0 && st.rng.random::<f64>() < st.poison_rate;
+        st.unprocessed += 1;
+        let l = &mut st.lanes[lane];
+        l.queue.push_back(Msg {
+            arrival: now,
+            receives: 0,
+            poison,
+        });
+        if l.batch.is_none() {
+            self.stream_next(source, lane as u32);
+        }
+    }
+
+    /// Discards `msgs` after a failure or expiry: on-failure destination, or skipped.
+    fn stream_discard(&mut self, source: u32, msgs: &[Msg]) {
+        let f = self.function_of(source);
+        let st = self.stream(source);
+        st.unprocessed -= msgs.len() as u64;
+        let end = if st.on_failure {
+            End::Dlq
+        } else {
+            End::Dropped
+        };
+        for m in msgs {
+            self.finish_request(f, m.arrival, end, false);
+        }
+    }
+
+    /// Lane `lane` is free: the next batch of waiting records, if any.
+    fn stream_next(&mut self, source: u32, lane: u32) {
+        let now = self.now;
+        // Records past their maximum age are never processed.
+        loop {
+            let st = self.stream(source);
+            let max_age = st.max_age;
+            let l = &mut st.lanes[lane as usize];
+            l.batch = None;
+            match l.queue.front() {
+                Some(m) if now - m.arrival > max_age => {
+                    let m = l.queue.pop_front().expect("front");
+                    self.stream_discard(source, &[m]);
+                }
+                Some(_) => break,
+                None => return,
+            }
+        }
+        let b = self.new_batch(source, lane);
+        let SourceKind::Stream(st) = &mut self.sources[source as usize].kind else {
+            unreachable!()
+        };
+        let l = &mut st.lanes[lane as usize];
+        let n = (st.batch_size as usize).min(l.queue.len());
+        let batch = &mut self.batches[b as usize];
+        for m in l.queue.drain(..n) {
+            batch.poison += m.poison as u32;
+            batch.msgs.push(m);
+        }
+        l.batch = Some(b);
+        self.stream_try(b);
+    }
+
+    /// Tries batch `b` (first try, or a retry after its delay).
+    pub(super) fn stream_try(&mut self, b: u32) {
+        let f = self.function_of(self.batches[b as usize].source);
+        let batch = &mut self.batches[b as usize];
+        batch.tries += 1;
+        let first = batch.msgs[0].arrival;
+        let last = batch.msgs[batch.msgs.len() - 1].arrival;
+        let retry = batch.tries > 1;
+        let fs = &mut self.funcs[f];
+        if retry && first >= self.warmup {
+            fs.totals.retries += 1;
+        }
+        let c = &mut fs.bucket_counts;
+        c.iterator_age_max = c.iterator_age_max.max(self.now - last);
+        let caller = Caller::Batch {
+            batch: b,
+            arrival: first,
+        };
+        if self.attempt(f, caller).is_err() {
+            self.stream_failed(b, true);
+        }
+    }
+
+    pub(super) fn stream_done(&mut self, b: u32, outcome: Outcome, cold: bool) {
+        if outcome != Outcome::Success {
+            self.stream_failed(b, false);
+            return;
+        }
+        let (source, lane) = {
+            let batch = &self.batches[b as usize];
+            (batch.source, batch.lane)
+        };
+        let f = self.function_of(source);
+        let msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+        self.stream(source).unprocessed -= msgs.len() as u64;
+        for m in &msgs {
+            self.finish_request(f, m.arrival, End::Succeeded, cold);
+            self.rec.delivered(source, lane, Micros(m.arrival));
+        }
+        self.batches[b as usize].msgs = msgs;
+        self.free_batch(b);
+        self.stream_next(source, lane);
+    }
+
+    /// Batch `b` failed (throttled, or the invocation failed): discard it, split it, or try it
+    /// again after a delay, blocking its lane meanwhile.
+    fn stream_failed(&mut self, b: u32, throttled: bool) {
+        let now = self.now;
+        let (source, lane, tries, first, len) = {
+            let batch = &self.batches[b as usize];
+            (
+                batch.source,
+                batch.lane,
+                batch.tries,
+                batch.msgs[0].arrival,
+                batch.msgs.len(),
+            )
+        };
+        let st = self.stream(source);
+        let out_of_retries = st.max_retries >= 0 && (tries - 1) as i64 >= st.max_retries;
+        let too_old = now - first > st.max_age;
+        if out_of_retries || too_old {
+            let msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+            self.stream_discard(source, &msgs);
+            self.batches[b as usize].msgs = msgs;
+            self.free_batch(b);
+            self.stream_next(source, lane);
+            return;
+        }
+        if !throttled && st.bisect && len > 1 {
+            let SourceKind::Stream(st) = &mut self.sources[source as usize].kind else {
+                unreachable!()
+            };
+            let l = &mut st.lanes[lane as usize];
+            let batch = &mut self.batches[b as usize];
+            for m in batch.msgs.drain(len / 2..).rev() {
+                batch.poison -= m.poison as u32;
+                l.queue.push_front(m);
+            }
+            batch.tries = 0;
+        }
+        let delay = if throttled {
+            THROTTLE_RETRY_DELAY
+        } else {
+            ERROR_RETRY_DELAY
+        };
+        self.push_timer(now + delay.0, Timer::StreamRetry(b));
+    }
+}
