@@ -197,8 +197,15 @@ fn flags(r: &BucketRow) -> u32 {
     if r.dead_letters > 0 {
         m |= 1 << 7;
     }
-    if r.async_event_age_ms > 0.0 || r.iterator_age_ms > 0.0 {
+    // A backlog: something has waited more than a second (async queue, SQS queue, stream).
+    if r.async_event_age_ms >= 1000.0
+        || r.iterator_age_ms >= 1000.0
+        || r.queue_oldest_age_ms >= 1000.0
+    {
         m |= 1 << 8;
+    }
+    if r.dropped > 0 {
+        m |= 1 << 9;
     }
     m
 }
@@ -300,6 +307,20 @@ fn rate_text(r: f64) -> String {
     }
 }
 
+/// SQS and stream attempts are batches, not requests: say so next to the rate.
+fn load_word(model: &Model, f: usize) -> &'static str {
+    let batches = model
+        .sources
+        .iter()
+        .filter(|s| s.function == f)
+        .all(|s| matches!(s.invocation, Invocation::Sqs | Invocation::Stream));
+    if batches {
+        "batches"
+    } else {
+        "load"
+    }
+}
+
 /// Why a throttle of reason `k` happened, in the platform's words.
 pub fn reason_text(model: &Model, f: usize, k: usize) -> String {
     let a = &model.account;
@@ -332,6 +353,24 @@ pub fn reason_text(model: &Model, f: usize, k: usize) -> String {
     }
 }
 
+/// What happens to a throttled attempt, by the function's invocation models.
+fn retry_note(model: &Model, f: usize) -> &'static str {
+    let kinds: Vec<Invocation> = model
+        .sources
+        .iter()
+        .filter(|s| s.function == f)
+        .map(|s| s.invocation)
+        .collect();
+    match kinds.as_slice() {
+        [Invocation::Async] => {
+            " (async: the event goes back to the internal queue and is retried with backoff)"
+        }
+        [Invocation::Sqs] => " (SQS: the batch returns to the queue after the visibility timeout)",
+        [Invocation::Stream] => " (stream: the batch is retried and its shard waits)",
+        _ => "",
+    }
+}
+
 /// One timeline line for the buckets of a segment.
 fn narrate(
     model: &Model,
@@ -354,13 +393,17 @@ fn narrate(
     let mut parts: Vec<String> = Vec::new();
     let first_rate = attempts(rows[0]) as f64 / model.bucket.as_secs_f64().max(1e-6);
     let last_rate = attempts(rows[rows.len() - 1]) as f64 / model.bucket.as_secs_f64().max(1e-6);
+    let w = load_word(model, f);
     let load = match prev_rate {
-        None if att == 0 => "no load".to_string(),
-        None => format!("load {}", rate_text(rate)),
-        Some(p) if rate > 1.25 * p + 1.0 => format!("load rises to {}", rate_text(rate)),
-        Some(p) if rate + 1.0 < 0.8 * p => format!("load falls to {}", rate_text(rate)),
-        Some(_) => format!("load {}", rate_text(rate)),
+        None if att == 0 => format!("no {w}"),
+        None => format!("{w} {}", rate_text(rate)),
+        Some(p) if rate > 1.25 * p + 1.0 => format!("{w} rise to {}", rate_text(rate)),
+        Some(p) if rate + 1.0 < 0.8 * p => format!("{w} fall to {}", rate_text(rate)),
+        Some(_) => format!("{w} {}", rate_text(rate)),
     };
+    let load = load
+        .replace("load rise ", "load rises ")
+        .replace("load fall ", "load falls ");
     let trend = if rows.len() >= 3 && last_rate > 1.5 * first_rate + 2.0 {
         format!(
             " (ramping {} -> {})",
@@ -393,7 +436,7 @@ fn narrate(
                 SHORT_REASONS[k].to_string()
             } else {
                 explained[k] = true;
-                reason_text(model, f, k)
+                format!("{}{}", reason_text(model, f, k), retry_note(model, f))
             };
             parts.push(format!(
                 "{} throttled ({}): {why}",
@@ -418,27 +461,47 @@ fn narrate(
         parts.push(c);
     }
     parts.extend(scaling_budget_text(model, rows, start, end));
+    parts.extend(backlog_text(rows, &sum));
+    format!("{:>6}-{:<6} {}", secs(start), secs(end), parts.join("; "))
+}
+
+/// Queues of async, SQS and stream sources: how deep and how old the backlog got, what went
+/// to the DLQ or was dropped. Nothing for sync traffic (those columns stay zero).
+fn backlog_text(rows: &[&BucketRow], sum: &BucketRow) -> Vec<String> {
+    let mut parts = Vec::new();
+    let max_f = |get: fn(&BucketRow) -> f64| rows.iter().map(|r| get(r)).fold(0.0, f64::max);
+    let depth = rows.iter().map(|r| r.queue_depth).max().unwrap_or(0);
+    let oldest = max_f(|r| r.queue_oldest_age_ms);
+    let async_age = max_f(|r| r.async_event_age_ms);
+    let iter_age = max_f(|r| r.iterator_age_ms);
+    if depth > 0 && (oldest >= 1000.0 || async_age >= 1000.0 || iter_age >= 1000.0) {
+        let end = rows[rows.len() - 1].queue_depth;
+        parts.push(format!("backlog up to {depth} waiting ({end} at the end)"));
+    }
+    if async_age >= 100.0 {
+        parts.push(format!("oldest async event {:.1}s old", async_age / 1e3));
+    }
+    if oldest >= 1000.0 {
+        parts.push(format!("oldest queued message {:.1}s old", oldest / 1e3));
+    }
+    if iter_age >= 100.0 {
+        parts.push(format!("iterator age up to {:.1}s", iter_age / 1e3));
+    }
+    if iter_age >= 10_000.0 && sum.errors > 0 {
+        parts.push(
+            "a failing batch blocks its shard: records behind it wait (in-order processing)".into(),
+        );
+    }
     if sum.dead_letters > 0 {
         parts.push(format!(
-            "{} sent to the dead-letter queue",
+            "{} sent to the DLQ / on-failure destination",
             sum.dead_letters
         ));
     }
-    let age = rows
-        .iter()
-        .map(|r| r.async_event_age_ms)
-        .fold(0.0, f64::max);
-    if age > 0.0 {
-        parts.push(format!(
-            "queue backlog: oldest async event waited {:.1}s",
-            age / 1e3
-        ));
+    if sum.dropped > 0 {
+        parts.push(format!("{} dropped", sum.dropped));
     }
-    let iter_age = rows.iter().map(|r| r.iterator_age_ms).fold(0.0, f64::max);
-    if iter_age > 0.0 {
-        parts.push(format!("iterator age up to {:.1}s", iter_age / 1e3));
-    }
-    format!("{:>6}-{:<6} {}", secs(start), secs(end), parts.join("; "))
+    parts
 }
 
 /// What the scaling budget did in a segment: emptied, refilled (step refills at whole
@@ -518,6 +581,9 @@ fn totals(
         }
         if s.dlq > 0 || s.dropped > 0 {
             let _ = write!(line, "; {} to the DLQ, {} dropped", s.dlq, s.dropped);
+        }
+        if s.in_flight > 0 {
+            let _ = write!(line, "; {} still queued or running at the end", s.in_flight);
         }
         let _ = writeln!(t, "{line}.");
     } else {

@@ -160,7 +160,7 @@ fn traffic() -> Value {
         "Async invocation settings.",
         json!({
             "maximum_retry_attempts": { "type": "integer", "minimum": 0, "maximum": 2, "description": "retries of function errors and timeouts (default 2)" },
-            "maximum_event_age": duration("events older than this go to the DLQ or are dropped (default 6h)"),
+            "maximum_event_age": duration("60s..6h: events older than this go to the DLQ or are dropped (default 6h)"),
             "dlq": { "type": "boolean", "description": "a dead-letter queue / on-failure destination is configured" },
         }),
         &[],
@@ -171,21 +171,24 @@ fn traffic() -> Value {
             "batch_size": { "type": "integer", "minimum": 1, "maximum": 10000 },
             "maximum_batching_window": duration("0s..5m (default 0s)"),
             "maximum_concurrency": { "type": "integer", "minimum": 2, "maximum": 1000 },
-            "visibility_timeout": duration("a failed or throttled batch returns after this (default 30s)"),
-            "max_receive_count": { "type": "integer", "minimum": 1, "description": "receives before a message goes to the DLQ (default 5)" },
+            "visibility_timeout": duration("a failed or throttled batch returns after this; at least the function timeout, at most 12h (default 30s)"),
+            "max_receive_count": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "receives before a message goes to the DLQ (default 5)" },
             "report_batch_item_failures": { "type": "boolean" },
+            "poison_rate": { "type": "number", "minimum": 0, "maximum": 1, "description": "share of messages that always fail (poison messages; lambdasim extension)" },
         }),
         &[],
     );
     let stream = object(
         "Kinesis / DynamoDB stream event source.",
         json!({
-            "shards": { "type": "integer", "minimum": 1 },
+            "shards": { "type": "integer", "minimum": 1, "maximum": 10000 },
             "parallelization_factor": { "type": "integer", "minimum": 1, "maximum": 10 },
             "batch_size": { "type": "integer", "minimum": 1, "maximum": 10000 },
             "maximum_retry_attempts": { "type": "integer", "minimum": -1, "maximum": 10000, "description": "-1 = until the record expires" },
-            "maximum_record_age": duration("default 24h"),
+            "maximum_record_age": duration("60s..7d (default 24h)"),
             "bisect_batch_on_function_error": { "type": "boolean" },
+            "on_failure_destination": { "type": "boolean", "description": "records that run out of retries or age go to an on-failure destination (counted dlq) instead of being skipped (dropped)" },
+            "poison_rate": { "type": "number", "minimum": 0, "maximum": 1, "description": "share of records that always fail (poison records; lambdasim extension)" },
         }),
         &[],
     );
