@@ -24,6 +24,7 @@ pub mod stats;
 pub mod sweep;
 pub mod time;
 pub mod trace;
+pub mod whatif;
 
 pub use error::Error;
 pub use model::Model;

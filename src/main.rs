@@ -40,6 +40,9 @@ enum Command {
         /// Skip the charts.
         #[arg(long)]
         no_charts: bool,
+        /// Skip the cost what-ifs (each re-simulates the scenario with the same seed).
+        #[arg(long)]
+        no_whatif: bool,
         /// Summary on stdout as a table or JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -132,6 +135,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             seed,
             set,
             no_charts,
+            no_whatif,
             format,
         } => {
             let opts = app::RunOptions {
@@ -141,6 +145,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 overrides: set,
                 charts: !no_charts,
                 progress: std::io::stderr().is_terminal(),
+                no_whatif,
             };
             let report = app::run(&opts)?;
             match format {
@@ -149,11 +154,18 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                         "{}",
                         lambdasim::output::summary::to_table(&report.output.summary)
                     );
+                    print!(
+                        "{}",
+                        lambdasim::output::summary::whatif_text(&report.whatif)
+                    );
                     println!("outputs in {}", report.out_dir.display());
                 }
                 Format::Json => print!(
                     "{}",
-                    lambdasim::output::summary::to_json(&report.output.summary)
+                    lambdasim::output::summary::to_json_with_whatif(
+                        &report.output.summary,
+                        &report.whatif
+                    )
                 ),
             }
         }
