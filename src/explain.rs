@@ -143,7 +143,11 @@ fn header(model: &Model, from: Micros, to: Micros, whole_run: bool) -> String {
 
 fn function_heading(model: &Model, f: usize) -> String {
     let fm = &model.functions[f];
-    let mut parts = vec![format!("{} MB {:?}", fm.memory_mb, fm.architecture).to_lowercase()];
+    let mut parts = vec![format!(
+        "{} MB {}",
+        fm.memory_mb,
+        crate::whatif::arch_name(fm.architecture)
+    )];
     match fm.reserved {
         Some(0) => parts.push("reserved concurrency 0 (switched off)".into()),
         Some(r) => parts.push(format!("reserved concurrency {r}")),

@@ -51,28 +51,18 @@ fn rate(description: &str) -> Value {
     json!({ "type": "number", "minimum": 0, "maximum": MAX_RPS, "description": description })
 }
 
-/// One `{ dist = "<name>", ... }` variant.
-fn dist_variant(name: &str, description: &str, fields: &[(&str, Value)]) -> Value {
-    let mut props = Map::new();
-    props.insert("dist".into(), json!({ "const": name }));
-    let mut required = vec!["dist"];
-    for (k, v) in fields {
-        props.insert((*k).into(), v.clone());
-        required.push(k);
-    }
-    object(description, Value::Object(props), &required)
-}
-
-/// One `{ kind = "<name>", ... }` load shape; `optional` fields may be left out.
-fn load_variant(
+/// One variant of an internally tagged table (`{ dist = "<name>", ... }`,
+/// `{ kind = "<name>", ... }`); `optional` fields may be left out.
+fn tagged(
+    tag: &str,
     name: &str,
     description: &str,
     fields: &[(&str, Value)],
     optional: &[(&str, Value)],
 ) -> Value {
     let mut props = Map::new();
-    props.insert("kind".into(), json!({ "const": name }));
-    let mut required = vec!["kind"];
+    props.insert(tag.into(), json!({ "const": name }));
+    let mut required = vec![tag];
     for (k, v) in fields {
         props.insert((*k).into(), v.clone());
         required.push(k);
@@ -81,6 +71,19 @@ fn load_variant(
         props.insert((*k).into(), v.clone());
     }
     object(description, Value::Object(props), &required)
+}
+
+fn dist_variant(name: &str, description: &str, fields: &[(&str, Value)]) -> Value {
+    tagged("dist", name, description, fields, &[])
+}
+
+fn load_variant(
+    name: &str,
+    description: &str,
+    fields: &[(&str, Value)],
+    optional: &[(&str, Value)],
+) -> Value {
+    tagged("kind", name, description, fields, optional)
 }
 
 fn dists() -> Value {

@@ -57,7 +57,7 @@ pub struct WhatIf {
     pub provisioned: Vec<Variant>,
 }
 
-fn arch_name(a: Architecture) -> &'static str {
+pub fn arch_name(a: Architecture) -> &'static str {
     match a {
         Architecture::X86_64 => "x86_64",
         Architecture::Arm64 => "arm64",

@@ -2,6 +2,8 @@
 //! (summary.json of `lambdasim run` with the same seed), options restrict what is narrated, and
 //! the story stays short.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -10,20 +12,8 @@ fn lambdasim() -> Command {
     Command::cargo_bin("lambdasim").unwrap()
 }
 
-/// Every shipped scenario (sweep files, which name a base scenario, are skipped).
 fn scenarios() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir("scenarios")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter(|p| {
-            let text = std::fs::read_to_string(p).unwrap();
-            text.contains("[[functions]]")
-        })
-        .collect();
-    v.sort();
-    assert!(v.len() >= 8, "expected the shipped scenarios, found {v:?}");
-    v
+    common::shipped_scenarios()
 }
 
 fn explain(args: &[&str]) -> String {

@@ -5,6 +5,8 @@
 //! maximum, exclusiveMinimum, minLength, minItems, pattern); any other keyword fails the test,
 //! so the validator cannot silently ignore part of the schema.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -175,19 +177,7 @@ fn toml_to_json(text: &str) -> Value {
 }
 
 fn scenarios() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir("scenarios")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .contains("[[functions]]")
-        })
-        .collect();
-    v.sort();
-    assert!(v.len() >= 8);
-    v
+    common::shipped_scenarios()
 }
 
 #[test]
