@@ -5,6 +5,11 @@
 //!   environments), 10 minutes simulated, no time series recorded (as in sweeps).
 //! - steady+timeseries: the same with the CSV-ready per-bucket rows built (as in `run`).
 //! - burst: the legacy us-east-1 staircase, 3000 environments at once, then +500 per minute.
+//! - retries: sync standard retries against a reservation 20 % too small (the retry-storm
+//!   example); one element = one attempt (throttled attempts are work too).
+//! - sqs: an SQS queue of 2000 messages/s in batches of 10; one element = one message.
+//! - async: an async spike against a reservation, throttles retried from the internal queue;
+//!   one element = one attempt.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lambdasim::model::Model;
@@ -42,6 +47,46 @@ function = "f"
 load = { kind = "spike", base = 500, peak = 3000, at = "1m", length = "5m" }
 "#;
 
+const RETRIES: &str = r#"
+name = "retries"
+duration = "10m"
+[[functions]]
+name = "f"
+duration = { dist = "exponential", mean = "100ms" }
+reserved_concurrency = 100
+[[traffic]]
+function = "f"
+load = { kind = "constant", rps = 1200 }
+retry = { mode = "standard" }
+"#;
+
+const SQS: &str = r#"
+name = "sqs"
+duration = "10m"
+[[functions]]
+name = "f"
+timeout = "30s"
+duration = { dist = "exponential", mean = "100ms" }
+[[traffic]]
+function = "f"
+invocation = "sqs"
+load = { kind = "constant", rps = 2000 }
+sqs = { batch_size = 10 }
+"#;
+
+const ASYNC: &str = r#"
+name = "async"
+duration = "10m"
+[[functions]]
+name = "f"
+duration = { dist = "exponential", mean = "100ms" }
+reserved_concurrency = 100
+[[traffic]]
+function = "f"
+invocation = "async"
+load = { kind = "spike", base = 500, peak = 2000, at = "1m", length = "2m" }
+"#;
+
 fn model(text: &str) -> Model {
     let s = load_str(text, Path::new("bench.toml"), &[]).expect("valid bench scenario");
     Model::build(&s, Path::new("."), Path::new("bench.toml")).expect("model")
@@ -66,6 +111,20 @@ fn bench(c: &mut Criterion) {
             b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.invocations))
         });
     }
+    for (name, text) in [("retries", RETRIES), ("async", ASYNC)] {
+        let m = model(text);
+        let n = simulate(&m, &mut NoRecorder).summary.account.attempts;
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.attempts))
+        });
+    }
+    let m = model(SQS);
+    let n = simulate(&m, &mut NoRecorder).summary.account.requests;
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("sqs", |b| {
+        b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.requests))
+    });
     let m = model(STEADY);
     let n = simulate(&m, &mut NoRecorder).summary.account.invocations;
     g.throughput(Throughput::Elements(n));

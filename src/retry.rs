@@ -87,7 +87,8 @@ impl RetryPolicy {
 ///
 /// Off until the first throttle. Then every send takes a token from a bucket refilled at the
 /// current rate (at least 0.5 per second, capacity max(rate, 1)); a send without a token waits
-/// for one. The rate follows CUBIC: a throttle sets W_max to the rate in use and drops the rate
+/// for one (the engine keeps waiting sends in a FIFO and releases them as tokens arrive, so a
+/// rate change applies to sends already waiting). The rate follows CUBIC: a throttle sets W_max to the rate in use and drops the rate
 /// to 0.7 x W_max; each success sets it to 0.4 (t - K)^3 + W_max, K = cbrt(W_max x 0.3 / 0.4),
 /// t the time since the last throttle; the rate is capped at twice the measured response rate
 /// (an exponentially smoothed count of responses per half second). Time is in seconds (f64:
@@ -97,7 +98,6 @@ pub struct AdaptiveLimiter {
     enabled: bool,
     fill_rate: f64,
     capacity: f64,
-    /// May go below zero: sends already promised a future token.
     tokens: f64,
     last_refill: f64,
     w_max: f64,
@@ -147,20 +147,32 @@ impl AdaptiveLimiter {
         }
     }
 
-    /// A send wants to go at `now` (µs): returns when it may go (µs, >= now).
+    /// A send wants to go at `now` (µs): takes a token if one is there (always, while off).
     #[inline]
-    pub fn acquire(&mut self, now: u64) -> u64 {
+    pub fn try_acquire(&mut self, now: u64) -> bool {
+        if !self.enabled {
+            return true;
+        }
+        self.refill(now as f64 / 1e6);
+        // The tolerance absorbs rounding of `next_token_at` to whole microseconds.
+        if self.tokens >= 1.0 - 1e-9 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// When the next token will be there at the current rate (µs, >= now).
+    pub fn next_token_at(&mut self, now: u64) -> u64 {
         if !self.enabled {
             return now;
         }
-        let t = now as f64 / 1e6;
-        self.refill(t);
-        self.tokens -= 1.0;
-        if self.tokens >= 0.0 {
+        self.refill(now as f64 / 1e6);
+        if self.tokens >= 1.0 - 1e-9 {
             now
         } else {
-            let wait = -self.tokens / self.fill_rate;
-            now + (wait * 1e6).ceil() as u64
+            now + ((1.0 - self.tokens) / self.fill_rate * 1e6).ceil() as u64
         }
     }
 
@@ -266,7 +278,7 @@ mod tests {
             l.on_response(i * 10_000, false);
         }
         assert_eq!(l.rate(), None, "off until the first throttle");
-        assert_eq!(l.acquire(10_000_000), 10_000_000);
+        assert!(l.try_acquire(10_000_000));
         l.on_response(10_000_000, true);
         let r0 = l.rate().unwrap();
         assert!((r0 - 70.0).abs() < 1.0, "0.7 x ~100/s, got {r0}");
@@ -291,7 +303,14 @@ mod tests {
         }
         l2.on_response(10_000_000, true);
         let rate = l2.rate().unwrap();
-        let sends: Vec<u64> = (0..50).map(|_| l2.acquire(10_000_000)).collect();
+        let mut now = 10_000_000;
+        let sends: Vec<u64> = (0..50)
+            .map(|_| {
+                now = l2.next_token_at(now);
+                assert!(l2.try_acquire(now));
+                now
+            })
+            .collect();
         let span = (sends[49] - sends[0]) as f64 / 1e6;
         assert!(
             (span - 49.0 / rate).abs() < 0.01,

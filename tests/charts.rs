@@ -274,3 +274,35 @@ fn log_ticks_always_label_a_few_values() {
         assert!(t.windows(2).all(|w| w[0] < w[1]));
     }
 }
+
+#[test]
+fn queue_chart_only_for_queued_traffic_and_it_shows_the_backlog() {
+    // Sync-only scenarios have no queues chart; an SQS scenario gets one whose depth axis
+    // reaches the backlog the summary implies (400 in, at most 300 out per second for 60 s).
+    let a = tempfile::tempdir().unwrap();
+    let out_sync = run_scenario(a.path(), ONE, true);
+    assert!(!out_sync.join("queues.png").exists());
+    let b = tempfile::tempdir().unwrap();
+    let sqs = std::fs::read_to_string("scenarios/sqs-low-concurrency.toml")
+        .unwrap()
+        .replace("duration = \"10m\"", "duration = \"60s\"");
+    let out = run_scenario(b.path(), &sqs, true);
+    let png = std::fs::read(out.join("queues.png")).unwrap();
+    assert_eq!(png_size(&png), (1600, 900));
+    let t = svg_texts(&std::fs::read_to_string(out.join("queues.svg")).unwrap());
+    for s in [
+        "waiting",
+        "age (s)",
+        "per second",
+        "orders",
+        "simulated time (s)",
+    ] {
+        assert!(has_text(&t, s), "queues.svg lacks {s:?}");
+    }
+    // The depth axis tops out at a "nice" value at or above the final backlog (> 5000).
+    assert!(
+        t.iter()
+            .any(|x| ["6000", "8000", "10k"].contains(&x.trim())),
+        "depth ticks: {t:?}"
+    );
+}

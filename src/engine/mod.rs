@@ -139,14 +139,14 @@ enum SourceKind {
 /// A delayed action. Timer events index this slab.
 #[derive(Clone, Copy, Debug)]
 enum Timer {
-    /// The next send of a sync request: a retry after its backoff, or (`send_only`) a send the
-    /// adaptive client's rate limiter held back.
+    /// A sync request's retry after its backoff.
     Sync {
         source: u32,
         arrival: u64,
         attempt: u32,
-        send_only: bool,
     },
+    /// An adaptive client's rate limiter may have a token for its waiting sends (source).
+    SyncDrain(u32),
     /// An async event's next attempt.
     Async(AsyncEvent),
     /// The SQS mapping's once-a-second scaling decision (source).
@@ -457,8 +457,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 source,
                 arrival,
                 attempt,
-                send_only,
-            } => self.sync_timer(source, arrival, attempt, send_only),
+            } => self.sync_retry(source, arrival, attempt),
+            Timer::SyncDrain(s) => self.sync_drain(s),
             Timer::Async(e) => self.async_timer(e),
             Timer::SqsTick(s) => self.sqs_tick(s),
             Timer::SqsWindow(s) => self.sqs_pump(s),
@@ -987,6 +987,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
         for (i, s) in self.sources.iter().enumerate() {
             let f = self.m.sources[i].function;
             match &s.kind {
+                SourceKind::Sync(c) => {
+                    in_flight[f] += c.waiting().filter(|&a| a >= warmup).count() as u64
+                }
                 SourceKind::Sqs(q) => in_flight[f] += counted(&mut q.visible.iter()),
                 SourceKind::Stream(st) => {
                     for lane in &st.lanes {

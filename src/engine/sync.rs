@@ -1,17 +1,28 @@
 //! Sync invocations: the client sends, Lambda runs the function or throttles (429) at once,
 //! and the client's SDK retry policy decides what happens after a throttle
 //! (AWS-FACTS.md "Invocation models and retries", Sync). Lambda itself never retries.
+//!
+//! An `adaptive` client sends only with a token from its rate limiter
+//! ([`crate::retry::AdaptiveLimiter`]); sends without one wait in the client, first come first
+//! served, and leave as tokens arrive at the limiter's current rate. Their wait is part of the
+//! request's latency; requests still waiting at the end are in flight.
 
 use super::{Caller, End, Outcome, Sim, SourceKind, Timer};
 use crate::retry::{AdaptiveLimiter, RetryPolicy};
 use crate::rng::Rng;
 use crate::scenario::{RetryMode, RetrySpec};
 use crate::stats::Recorder;
+use std::collections::VecDeque;
 
-/// A sync traffic source's client: its retry policy and, in adaptive mode, its rate limiter.
+/// A sync traffic source's client: its retry policy and, in adaptive mode, its rate limiter
+/// with the sends waiting for a token.
 pub(super) struct Client {
     retry: RetryPolicy,
     limiter: Option<AdaptiveLimiter>,
+    /// Sends waiting for a token: (arrival, attempt).
+    waiting: VecDeque<(u64, u32)>,
+    /// Time of the earliest drain timer scheduled (u64::MAX: none).
+    next_drain: u64,
     rng: Rng,
 }
 
@@ -20,8 +31,15 @@ impl Client {
         Client {
             retry: RetryPolicy::new(spec),
             limiter: (spec.mode == RetryMode::Adaptive).then(AdaptiveLimiter::default),
+            waiting: VecDeque::new(),
+            next_drain: u64::MAX,
             rng,
         }
+    }
+
+    /// Arrival times of the requests waiting in the client for a token.
+    pub(super) fn waiting(&self) -> impl Iterator<Item = u64> + '_ {
+        self.waiting.iter().map(|&(a, _)| a)
     }
 }
 
@@ -33,26 +51,53 @@ impl<R: Recorder> Sim<'_, R> {
         }
     }
 
-    /// Attempt `attempt` of a sync request wants to go now: an adaptive client may hold it
-    /// back until its rate limiter has a token.
+    /// Attempt `attempt` of a sync request wants to go now: an adaptive client without a token
+    /// (or with sends already waiting) queues it.
     pub(super) fn sync_send(&mut self, source: u32, arrival: u64, attempt: u32) {
         let now = self.now;
-        if let Some(l) = self.client(source).limiter.as_mut() {
-            let at = l.acquire(now);
-            if at > now {
-                self.push_timer(
-                    at,
-                    Timer::Sync {
-                        source,
-                        arrival,
-                        attempt,
-                        send_only: true,
-                    },
-                );
+        let c = self.client(source);
+        if let Some(l) = c.limiter.as_mut() {
+            if !c.waiting.is_empty() || !l.try_acquire(now) {
+                c.waiting.push_back((arrival, attempt));
+                self.sync_schedule_drain(source);
                 return;
             }
         }
         self.sync_try(source, arrival, attempt);
+    }
+
+    /// Makes sure a drain timer fires when the limiter's next token is due.
+    fn sync_schedule_drain(&mut self, source: u32) {
+        let now = self.now;
+        let c = self.client(source);
+        let Some(l) = c.limiter.as_mut() else { return };
+        if c.waiting.is_empty() {
+            return;
+        }
+        let at = l.next_token_at(now);
+        if at < c.next_drain {
+            c.next_drain = at;
+            self.push_timer(at, Timer::SyncDrain(source));
+        }
+    }
+
+    /// Waiting sends leave while there are tokens.
+    pub(super) fn sync_drain(&mut self, source: u32) {
+        let now = self.now;
+        let c = self.client(source);
+        if now >= c.next_drain {
+            c.next_drain = u64::MAX;
+        }
+        loop {
+            let c = self.client(source);
+            let Some(l) = c.limiter.as_mut() else { return };
+            if c.waiting.is_empty() || !l.try_acquire(now) {
+                break;
+            }
+            let (arrival, attempt) = c.waiting.pop_front().expect("not empty");
+            self.sync_try(source, arrival, attempt);
+        }
+        self.sync_schedule_drain(source);
     }
 
     fn sync_try(&mut self, source: u32, arrival: u64, attempt: u32) {
@@ -67,12 +112,8 @@ impl<R: Recorder> Sim<'_, R> {
         }
     }
 
-    /// A retry's backoff or a limiter's hold ended.
-    pub(super) fn sync_timer(&mut self, source: u32, arrival: u64, attempt: u32, send_only: bool) {
-        if send_only {
-            self.sync_try(source, arrival, attempt);
-            return;
-        }
+    /// A retry's backoff ended.
+    pub(super) fn sync_retry(&mut self, source: u32, arrival: u64, attempt: u32) {
         if arrival >= self.warmup {
             let f = self.function_of(source);
             self.funcs[f].totals.retries += 1;
@@ -85,9 +126,13 @@ impl<R: Recorder> Sim<'_, R> {
     fn sync_throttled(&mut self, f: usize, source: u32, arrival: u64, attempt: u32) {
         let now = self.now;
         let c = self.client(source);
-        if let Some(l) = c.limiter.as_mut() {
-            l.on_response(now, true);
-        }
+        let adaptive = match c.limiter.as_mut() {
+            Some(l) => {
+                l.on_response(now, true);
+                true
+            }
+            None => false,
+        };
         match c.retry.after_throttle(attempt, &mut c.rng) {
             Some(delay) => self.push_timer(
                 now + delay,
@@ -95,10 +140,12 @@ impl<R: Recorder> Sim<'_, R> {
                     source,
                     arrival,
                     attempt: attempt + 1,
-                    send_only: false,
                 },
             ),
             None => self.finish_request(f, arrival, End::Throttled, false),
+        }
+        if adaptive {
+            self.sync_schedule_drain(source);
         }
     }
 
@@ -108,9 +155,13 @@ impl<R: Recorder> Sim<'_, R> {
         let now = self.now;
         let c = self.client(source);
         c.retry.on_success();
-        if let Some(l) = c.limiter.as_mut() {
-            l.on_response(now, false);
-        }
+        let adaptive = match c.limiter.as_mut() {
+            Some(l) => {
+                l.on_response(now, false);
+                true
+            }
+            None => false,
+        };
         let end = match outcome {
             Outcome::Success => End::Succeeded,
             Outcome::Error => End::Failed,
@@ -118,5 +169,8 @@ impl<R: Recorder> Sim<'_, R> {
         };
         let f = self.function_of(source);
         self.finish_request(f, arrival, end, cold);
+        if adaptive {
+            self.sync_schedule_drain(source);
+        }
     }
 }

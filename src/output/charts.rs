@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::model::Model;
 use crate::output::timeseries::{merge_rows, ChartSeries};
 use crate::run::RunOutput;
-use crate::scenario::Scaling;
+use crate::scenario::{Invocation, Scaling};
 use crate::stats::BucketRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -24,6 +24,8 @@ use std::sync::Once;
 pub const SIZE: (u32, u32) = (1600, 900);
 /// Chart file stems, in report order.
 pub const NAMES: [&str; 4] = ["throttles", "latency", "concurrency", "cold_starts"];
+/// The extra chart of scenarios with async, SQS or stream traffic.
+pub const QUEUES: &str = "queues";
 /// Most points drawn per series (about one per two pixels of plot width).
 pub const MAX_DRAWN: usize = 800;
 /// Functions drawn individually; beyond this the rest is folded into "other".
@@ -99,6 +101,8 @@ pub struct ChartData {
     pub provisioned: Vec<(String, RGBColor, u32)>,
     /// End-to-end latency CDFs of shown functions: (label, color, cold, warm), ms.
     pub cdfs: Vec<Cdf>,
+    /// Some traffic is async, SQS or stream: the queues chart is drawn.
+    pub queues: bool,
 }
 
 /// Merges every `group` consecutive rows into one (counts add, maxima and percentiles take
@@ -236,7 +240,20 @@ impl ChartData {
             reserved,
             provisioned,
             cdfs,
+            queues: model
+                .sources
+                .iter()
+                .any(|s| s.invocation != Invocation::Sync),
         }
+    }
+
+    /// The charts this run draws: [`NAMES`], plus [`QUEUES`] when some traffic queues.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v = NAMES.to_vec();
+        if self.queues {
+            v.push(QUEUES);
+        }
+        v
     }
 
     fn x(&self, r: &BucketRow) -> f64 {
@@ -1086,6 +1103,86 @@ fn draw_cold_starts<DB: DrawingBackend>(
     Ok(())
 }
 
+/// One panel of lines over time: `lines` are (color, runs of points).
+fn line_panel<DB: DrawingBackend>(
+    d: &ChartData,
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    y_desc: &str,
+    lines: &[(RGBColor, Vec<Points>)],
+) -> Result<(), String> {
+    let y_max = lines
+        .iter()
+        .flat_map(|l| l.1.iter().flatten().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, font(20))
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(y_max))
+        .s()?;
+    let xd = d.x_desc();
+    mesh!(chart, xd.as_str(), y_desc);
+    for (c, rs) in lines {
+        for run in rs {
+            chart
+                .draw_series(LineSeries::new(run.iter().copied(), c.stroke_width(2)))
+                .s()?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues of async, SQS and stream traffic: what waits, how old the oldest is, and what is
+/// given up (DLQ or dropped).
+fn draw_queues<DB: DrawingBackend>(
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let legend: Vec<(String, RGBColor, Mark)> = d
+        .shown
+        .iter()
+        .map(|s| (s.label.clone(), s.color, Mark::Line))
+        .collect();
+    let body = frame(root, &format!("Queues — {}", d.scenario), &legend)?;
+    let (_, h) = body.dim_in_pixel();
+    let (top, rest) = body.split_vertically(h / 3);
+    let (middle, bottom) = rest.split_vertically(h / 3);
+    let series = |v: &dyn Fn(&BucketRow) -> f64| -> Vec<(RGBColor, Vec<Points>)> {
+        d.shown
+            .iter()
+            .map(|s| (s.color, runs(s.rows.iter().map(|r| Some((d.x(r), v(r)))))))
+            .collect()
+    };
+    line_panel(
+        d,
+        &top,
+        "waiting at the end of each bucket (async events, SQS messages, stream records)",
+        "waiting",
+        &series(&|r| r.queue_depth as f64),
+    )?;
+    line_panel(
+        d,
+        &middle,
+        "age of the oldest waiting message or record, and of async events and stream batches when tried",
+        "age (s)",
+        &series(&|r| {
+            r.queue_oldest_age_ms
+                .max(r.async_event_age_ms)
+                .max(r.iterator_age_ms)
+                / 1e3
+        }),
+    )?;
+    line_panel(
+        d,
+        &bottom,
+        "given up: sent to the DLQ / on-failure destination, or dropped",
+        "per second",
+        &series(&|r| d.rate(r.dead_letters + r.dropped)),
+    )
+}
+
 fn draw<DB: DrawingBackend>(
     name: &str,
     d: &ChartData,
@@ -1096,6 +1193,7 @@ fn draw<DB: DrawingBackend>(
         "latency" => draw_latency(d, root),
         "concurrency" => draw_concurrency(d, root),
         "cold_starts" => draw_cold_starts(d, root),
+        "queues" => draw_queues(d, root),
         other => Err(format!("unknown chart {other}")),
     }?;
     root.present().s()
@@ -1132,7 +1230,7 @@ pub fn write_png(name: &str, d: &ChartData, path: &Path) -> Result<(), Error> {
 }
 
 /// Writes every chart as `<name>.png` and `<name>.svg` into `dir`; returns the SVG texts
-/// (name, svg) in [`NAMES`] order for the report.
+/// (name, svg) in [`ChartData::names`] order for the report.
 pub fn write_all(
     dir: &Path,
     model: &Model,
@@ -1140,13 +1238,14 @@ pub fn write_all(
     out: &RunOutput,
 ) -> Result<Vec<(String, String)>, Error> {
     let d = ChartData::new(model, series, out);
-    let jobs: Vec<(usize, bool)> = (0..NAMES.len())
+    let names = d.names();
+    let jobs: Vec<(usize, bool)> = (0..names.len())
         .flat_map(|i| [(i, false), (i, true)])
         .collect();
     let results: Vec<Result<Option<(String, String)>, Error>> = jobs
         .par_iter()
         .map(|&(i, svg)| {
-            let name = NAMES[i];
+            let name = names[i];
             if svg {
                 let s = render_svg(name, &d)?;
                 crate::output::write_atomic(&dir.join(format!("{name}.svg")), s.as_bytes())?;
