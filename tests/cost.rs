@@ -155,3 +155,66 @@ fn whatifs_add_a_key_and_change_nothing_else() {
     }
     assert_eq!(with, without);
 }
+
+#[test]
+fn the_sweep_crosses_over_at_the_break_even_utilization() {
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("lambdasim")
+        .unwrap()
+        .args([
+            "sweep",
+            "scenarios/provisioned-pays-off-sweep.toml",
+            "--replications",
+            "1",
+            "--no-charts",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (rps, prov) = (
+        col("traffic.steady.load.rps"),
+        col("functions.steady.provisioned_concurrency"),
+    );
+    let (cost, util) = (
+        col("functions.steady.cost_usd.total"),
+        col("functions.steady.provisioned.utilization_mean"),
+    );
+    // (rps) -> (cost without, cost with 40, utilization with 40)
+    let mut by_rps: std::collections::BTreeMap<u64, (f64, f64, f64)> = Default::default();
+    for r in rows.records() {
+        let r = r.unwrap();
+        let x: f64 = r[rps].parse().unwrap();
+        let e = by_rps.entry(x as u64).or_default();
+        if r[prov].parse::<f64>().unwrap() == 0.0 {
+            e.0 = r[cost].parse().unwrap();
+        } else {
+            e.1 = r[cost].parse().unwrap();
+            e.2 = r[util].parse().unwrap();
+        }
+    }
+    assert_eq!(by_rps.len(), 9);
+    let be = CONFIGURED / (ON_DEMAND - PROV_DURATION);
+    let mut seen = (false, false);
+    for (x, (without, with, u)) in &by_rps {
+        // Close to the break-even INIT billing of the extra cold starts can tip the balance.
+        if (u - be).abs() < 0.03 {
+            continue;
+        }
+        assert_eq!(
+            with < without,
+            *u > be,
+            "{x} requests/s: utilization {u:.3}, {with:.4} vs {without:.4}"
+        );
+        seen = (seen.0 || *u < be, seen.1 || *u > be);
+    }
+    assert_eq!(
+        seen,
+        (true, true),
+        "the sweep covers both sides of the break-even"
+    );
+}

@@ -61,7 +61,7 @@ fn every_tutorial_command_runs_and_every_quoted_output_is_real() {
         {
             let mut args = args_of(cmd);
             // Outputs go to a temp dir, never into the repository.
-            if args[0] == "run" && !args.iter().any(|a| a == "--out") {
+            if (args[0] == "run" || args[0] == "sweep") && !args.iter().any(|a| a == "--out") {
                 args.push("--out".into());
                 args.push(
                     tmp.path()
