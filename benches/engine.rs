@@ -100,34 +100,39 @@ impl Recorder for Discard {
     }
 }
 
+/// What one element of a case's throughput is.
+#[derive(Clone, Copy)]
+enum Per {
+    Invocation,
+    Attempt,
+    Message,
+}
+
+fn count(m: &Model, per: Per) -> u64 {
+    let a = simulate(m, &mut NoRecorder).summary.account;
+    match per {
+        Per::Invocation => a.invocations,
+        Per::Attempt => a.attempts,
+        Per::Message => a.requests,
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.sample_size(10);
-    for (name, text) in [("steady", STEADY), ("burst", BURST)] {
+    for (name, text, per) in [
+        ("steady", STEADY, Per::Invocation),
+        ("burst", BURST, Per::Invocation),
+        ("retries", RETRIES, Per::Attempt),
+        ("async", ASYNC, Per::Attempt),
+        ("sqs", SQS, Per::Message),
+    ] {
         let m = model(text);
-        let n = simulate(&m, &mut NoRecorder).summary.account.invocations;
-        g.throughput(Throughput::Elements(n));
-        g.bench_function(name, |b| {
-            b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.invocations))
-        });
+        g.throughput(Throughput::Elements(count(&m, per)));
+        g.bench_function(name, |b| b.iter(|| black_box(count(&m, per))));
     }
-    for (name, text) in [("retries", RETRIES), ("async", ASYNC)] {
-        let m = model(text);
-        let n = simulate(&m, &mut NoRecorder).summary.account.attempts;
-        g.throughput(Throughput::Elements(n));
-        g.bench_function(name, |b| {
-            b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.attempts))
-        });
-    }
-    let m = model(SQS);
-    let n = simulate(&m, &mut NoRecorder).summary.account.requests;
-    g.throughput(Throughput::Elements(n));
-    g.bench_function("sqs", |b| {
-        b.iter(|| black_box(simulate(&m, &mut NoRecorder).summary.account.requests))
-    });
     let m = model(STEADY);
-    let n = simulate(&m, &mut NoRecorder).summary.account.invocations;
-    g.throughput(Throughput::Elements(n));
+    g.throughput(Throughput::Elements(count(&m, Per::Invocation)));
     g.bench_function("steady+timeseries", |b| {
         b.iter(|| {
             let mut d = Discard(0);

@@ -44,6 +44,12 @@ const BAD: &[(&str, &str, &str)] = &[
     ("wrong type", "name = \"t\"\nduration = \"1s\"\n[account]\nconcurrency_limit = \"lots\"\n[[functions]]\nname = \"f\"\nduration = 1\n", "account.concurrency_limit"),
     ("no functions", "name = \"t\"\nduration = \"1s\"\nfunctions = []\n", "functions"),
     ("timeout above 15 minutes", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"20m\"\n", "functions[0].timeout"),
+    ("sqs visibility timeout below the function timeout", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"sqs\"\nsqs = { visibility_timeout = \"30s\" }\n", "traffic[0].sqs.visibility_timeout"),
+    ("stream parallelization above 10", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"stream\"\nstream = { parallelization_factor = 11 }\n", "traffic[0].stream.parallelization_factor"),
+    ("async table on sync traffic", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\nasync = { dlq = true }\n", "traffic[0].invocation"),
+    ("async retry attempts above 2", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"async\"\nasync = { maximum_retry_attempts = 3 }\n", "traffic[0].async.maximum_retry_attempts"),
+    ("poison rate above 1", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"stream\"\nstream = { poison_rate = 2.0 }\n", "traffic[0].stream.poison_rate"),
+    ("unknown invocation model", "name = \"t\"\nduration = \"1s\"\n[[functions]]\nname = \"f\"\nduration = 1\ntimeout = \"60s\"\n[[traffic]]\nfunction = \"f\"\nload = { kind = \"constant\", rps = 1 }\ninvocation = \"carrier-pigeon\"\n", "carrier-pigeon"),
 ];
 
 #[test]
@@ -149,14 +155,23 @@ fn run_to(dir: &Path, scenario: &Path, extra: &[&str]) -> Vec<(String, Vec<u8>)>
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Path::new("scenarios/noisy-neighbour.toml");
-    let a = run_to(&dir.path().join("a"), scenario, &[]);
-    let b = run_to(&dir.path().join("b"), scenario, &[]);
-    assert_eq!(a, b, "same seed must give byte-identical files");
-    let c = run_to(&dir.path().join("c"), scenario, &["--seed", "99"]);
-    assert_ne!(a[0].1, c[0].1);
-    assert_ne!(a[1].1, c[1].1);
+    // A sync scenario and one of each queued invocation model.
+    for name in [
+        "noisy-neighbour",
+        "async-backlog",
+        "sqs-low-concurrency",
+        "stream-poison-record",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = format!("scenarios/{name}.toml");
+        let scenario = Path::new(&path);
+        let a = run_to(&dir.path().join("a"), scenario, &[]);
+        let b = run_to(&dir.path().join("b"), scenario, &[]);
+        assert_eq!(a, b, "{name}: same seed must give byte-identical files");
+        let c = run_to(&dir.path().join("c"), scenario, &["--seed", "99"]);
+        assert_ne!(a[0].1, c[0].1, "{name}");
+        assert_ne!(a[1].1, c[1].1, "{name}");
+    }
 }
 
 #[test]

@@ -163,7 +163,7 @@ fn the_sweep_crosses_over_at_the_break_even_utilization() {
         .unwrap()
         .args([
             "sweep",
-            "scenarios/provisioned-pays-off-sweep.toml",
+            "scenarios/sweep-provisioned-pays-off.toml",
             "--replications",
             "1",
             "--no-charts",

@@ -1,6 +1,8 @@
 //! The model checked against closed-form laws, not against its own output. Each test states
 //! the law, the sample size and its tolerance.
 
+mod common;
+
 use lambdasim::model::Model;
 use lambdasim::run::{simulate, RunOutput};
 use lambdasim::scenario::load_str;
@@ -252,31 +254,7 @@ load = { kind = "constant", rps = 20000 }
 }
 
 fn conservation(out: &RunOutput) {
-    let mut all = out
-        .summary
-        .functions
-        .iter()
-        .map(|(n, f)| (n.as_str(), f))
-        .collect::<Vec<_>>();
-    all.push(("account", &out.summary.account));
-    for (name, f) in all {
-        assert_eq!(
-            f.requests,
-            f.succeeded + f.failed + f.dropped + f.dlq + f.in_flight,
-            "{name}: requests"
-        );
-        assert_eq!(
-            f.attempts,
-            f.invocations + f.throttles.total,
-            "{name}: attempts"
-        );
-        assert_eq!(
-            f.throttles.total,
-            f.throttles.burst + f.throttles.account + f.throttles.reserved + f.throttles.rate,
-            "{name}: throttle reasons"
-        );
-        assert!(f.timed_out <= f.failed);
-    }
+    common::assert_run_conserved(&out.summary);
 }
 
 #[test]

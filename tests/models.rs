@@ -1,6 +1,8 @@
 //! The invocation models (async, SQS, streams, adaptive retries) against their documented
 //! timings and closed-form throughput laws. Each test states the law and its tolerance.
 
+mod common;
+
 use lambdasim::model::Model;
 use lambdasim::run::{simulate, RunOutput};
 use lambdasim::scenario::load_str;
@@ -34,30 +36,8 @@ fn run(toml: &str) -> (RunOutput, Rec) {
     let m = Model::build(&s, Path::new("scenarios"), Path::new("test.toml")).unwrap();
     let mut rec = Rec::default();
     let out = simulate(&m, &mut rec);
-    for (name, f) in &out.summary.functions {
-        conservation(name, f);
-    }
-    conservation("account", &out.summary.account);
+    common::assert_run_conserved(&out.summary);
     (out, rec)
-}
-
-/// SPEC section 5: nothing is lost, attempts add up, throttle reasons add up.
-fn conservation(name: &str, f: &FunctionSummary) {
-    assert_eq!(
-        f.requests,
-        f.succeeded + f.failed + f.dropped + f.dlq + f.in_flight,
-        "{name}: requests = succeeded + failed + dropped + dlq + in flight"
-    );
-    assert_eq!(
-        f.attempts,
-        f.invocations + f.throttles.total,
-        "{name}: attempts"
-    );
-    assert_eq!(
-        f.throttles.total,
-        f.throttles.burst + f.throttles.account + f.throttles.reserved + f.throttles.rate,
-        "{name}: throttle reasons"
-    );
 }
 
 fn first(out: &RunOutput) -> &FunctionSummary {

@@ -755,6 +755,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
 
     /// A request of function `f` that arrived at `arrival` has ended. `cold`: whether its last
     /// attempt ran on a cold environment (for the cold/warm latency split).
+    #[inline]
     fn finish_request(&mut self, f: usize, arrival: u64, end: End, cold: bool) {
         let latency = self.now - arrival;
         let ran = matches!(end, End::Succeeded | End::Failed | End::TimedOut);
@@ -774,7 +775,11 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let t = &mut fs.totals;
         match end {
             End::Succeeded => t.succeeded += 1,
-            End::Failed | End::Throttled => t.failed += 1,
+            End::Failed => t.failed += 1,
+            End::Throttled => {
+                t.failed += 1;
+                t.failed_throttled += 1;
+            }
             End::TimedOut => {
                 t.failed += 1;
                 t.timed_out += 1;

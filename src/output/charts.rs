@@ -1069,47 +1069,27 @@ fn draw_cold_starts<DB: DrawingBackend>(
     if multi {
         lines.push((ACCOUNT_COLOR, runs(d.account.iter().map(ratio))));
     }
-    let r_max = lines
-        .iter()
-        .flat_map(|l| l.1.iter().flatten().map(|p| p.1))
-        .fold(0.0, f64::max);
-    let mut chart = ChartBuilder::on(&bottom)
-        .caption(
-            "cold-start ratio (cold starts / invocations in the bucket)",
-            font(20),
-        )
-        .margin(8)
-        .x_label_area_size(48)
-        .y_label_area_size(80)
-        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(r_max).min(105.0))
-        .s()?;
-    mesh!(
-        chart,
-        xd.as_str(),
+    line_panel(
+        d,
+        &bottom,
+        "cold-start ratio (cold starts / invocations in the bucket)",
         "cold-start ratio (%)",
-        10,
-        6,
+        &lines,
+        105.0,
         &|v| format!("{}%", fmt_num(*v)),
-        15,
-        16
-    );
-    for (c, rs) in &lines {
-        for run in rs {
-            chart
-                .draw_series(LineSeries::new(run.iter().copied(), c.stroke_width(2)))
-                .s()?;
-        }
-    }
-    Ok(())
+    )
 }
 
-/// One panel of lines over time: `lines` are (color, runs of points).
+/// One panel of lines over time: `lines` are (color, runs of points); the y axis runs from 0
+/// to a nice value above the data, at most `y_cap`, with ticks formatted by `yfmt`.
 fn line_panel<DB: DrawingBackend>(
     d: &ChartData,
     area: &DrawingArea<DB, Shift>,
     caption: &str,
     y_desc: &str,
     lines: &[(RGBColor, Vec<Points>)],
+    y_cap: f64,
+    yfmt: &dyn Fn(&f64) -> String,
 ) -> Result<(), String> {
     let y_max = lines
         .iter()
@@ -1120,10 +1100,10 @@ fn line_panel<DB: DrawingBackend>(
         .margin(8)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(y_max))
+        .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..nice_max(y_max).min(y_cap))
         .s()?;
     let xd = d.x_desc();
-    mesh!(chart, xd.as_str(), y_desc);
+    mesh!(chart, xd.as_str(), y_desc, 10, 6, yfmt, 15, 16);
     for (c, rs) in lines {
         for run in rs {
             chart
@@ -1161,6 +1141,8 @@ fn draw_queues<DB: DrawingBackend>(
         "waiting at the end of each bucket (async events, SQS messages, stream records)",
         "waiting",
         &series(&|r| r.queue_depth as f64),
+        f64::INFINITY,
+        &|v| fmt_num(*v),
     )?;
     line_panel(
         d,
@@ -1173,6 +1155,8 @@ fn draw_queues<DB: DrawingBackend>(
                 .max(r.iterator_age_ms)
                 / 1e3
         }),
+        f64::INFINITY,
+        &|v| fmt_num(*v),
     )?;
     line_panel(
         d,
@@ -1180,6 +1164,8 @@ fn draw_queues<DB: DrawingBackend>(
         "given up: sent to the DLQ / on-failure destination, or dropped",
         "per second",
         &series(&|r| d.rate(r.dead_letters + r.dropped)),
+        f64::INFINITY,
+        &|v| fmt_num(*v),
     )
 }
 

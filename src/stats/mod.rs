@@ -23,6 +23,8 @@ pub struct Counters {
     pub failed: u64,
     /// Subset of `failed` whose last attempt timed out.
     pub timed_out: u64,
+    /// Subset of `failed` whose last attempt was throttled (the client gave up).
+    pub failed_throttled: u64,
     /// Invocations that ended in a function error or a timeout (CloudWatch `Errors`).
     pub errors: u64,
     /// Throttled attempts by reason: burst, account, reserved, rate (see [`crate::admission::Throttle`]).
@@ -46,6 +48,7 @@ impl Counters {
         self.succeeded += o.succeeded;
         self.failed += o.failed;
         self.timed_out += o.timed_out;
+        self.failed_throttled += o.failed_throttled;
         self.errors += o.errors;
         for i in 0..4 {
             self.throttles[i] += o.throttles[i];
