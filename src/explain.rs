@@ -22,7 +22,7 @@ use crate::model::Model;
 use crate::run::simulate;
 use crate::scenario::{Invocation, Refill, Scaling};
 use crate::stats::summary::FunctionSummary;
-use crate::stats::BucketRow;
+use crate::stats::{BucketRow, Recorder};
 use crate::time::Micros;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -50,6 +50,71 @@ const SHORT_REASONS: [&str; 4] = [
     "reservation reached",
     "rate limit",
 ];
+
+/// Most rows kept per function: beyond it, neighbouring buckets are joined in pairs, so memory
+/// stays bounded whatever the simulated time (a 90-day run of 1 s buckets has 7.8 million).
+const MAX_ROWS: usize = 16_384;
+
+/// Keeps the rows of the narrated functions inside the window, coarsening in pairs when there
+/// are too many. Counts add up exactly; levels keep their maximum (concurrency, queue depth,
+/// ages) or minimum (scaling tokens, so "budget empty" survives).
+struct WindowRecorder {
+    functions: Vec<usize>,
+    from: Micros,
+    to: Micros,
+    /// Per narrated function, its rows in time order.
+    rows: Vec<Vec<BucketRow>>,
+    /// Length of one kept row.
+    width: Micros,
+}
+
+/// `b` (the later bucket) joins `a`.
+fn join(a: &mut BucketRow, b: &BucketRow) {
+    a.add_counts(b);
+    a.concurrency_max = a.concurrency_max.max(b.concurrency_max);
+    a.scaling_tokens = a.scaling_tokens.min(b.scaling_tokens);
+    a.queue_depth = a.queue_depth.max(b.queue_depth);
+    a.queue_oldest_age_ms = a.queue_oldest_age_ms.max(b.queue_oldest_age_ms);
+    a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
+    a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);
+}
+
+impl WindowRecorder {
+    fn coarsen(&mut self) {
+        for rows in &mut self.rows {
+            let mut out = Vec::with_capacity(rows.len() / 2 + 1);
+            for pair in rows.chunks(2) {
+                let mut r = pair[0].clone();
+                if let Some(b) = pair.get(1) {
+                    join(&mut r, b);
+                }
+                out.push(r);
+            }
+            *rows = out;
+        }
+        self.width = Micros(self.width.0 * 2);
+    }
+}
+
+impl Recorder for WindowRecorder {
+    fn bucket(&mut self, rows: &[BucketRow]) {
+        for (k, &f) in self.functions.iter().enumerate() {
+            let Some(r) = rows.get(f) else { continue };
+            if r.start < self.from || r.start >= self.to {
+                continue;
+            }
+            // A row joins the last kept one while that one still spans less than `width`.
+            let kept = &mut self.rows[k];
+            match kept.last_mut() {
+                Some(last) if r.start.0 < last.start.0 + self.width.0 => join(last, r),
+                _ => kept.push(r.clone()),
+            }
+        }
+        if self.rows.iter().any(|r| r.len() > MAX_ROWS) {
+            self.coarsen();
+        }
+    }
+}
 
 /// Runs the model and returns the narration. `file` names the scenario in error messages.
 pub fn explain(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<String, Error> {
@@ -82,21 +147,32 @@ pub fn explain(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<Stri
             ),
         ));
     }
-    let mut rows: Vec<BucketRow> = Vec::new();
-    let out = simulate(model, &mut rows);
+    let mut rec = WindowRecorder {
+        functions: selected.clone(),
+        from,
+        to,
+        rows: vec![Vec::new(); selected.len()],
+        width: model.bucket,
+    };
+    let out = simulate(model, &mut rec);
+    let width = rec.width;
     let whole_run = from == Micros::ZERO && to == model.duration;
 
     let mut text = String::new();
     let _ = writeln!(text, "{}", header(model, from, to, whole_run));
+    if width != model.bucket {
+        let _ = writeln!(
+            text,
+            "(a long run: the timeline reads {width} steps, {} buckets joined in each)",
+            width.0 / model.bucket.0.max(1)
+        );
+    }
     let budget = (LINE_BUDGET / selected.len()).clamp(3, FUNCTION_BUDGET);
-    for &f in &selected {
+    for (k, &f) in selected.iter().enumerate() {
         let fm = &model.functions[f];
-        let mine: Vec<&BucketRow> = rows
-            .iter()
-            .filter(|r| r.function == Some(f as u32) && r.start >= from && r.start < to)
-            .collect();
+        let mine: Vec<&BucketRow> = rec.rows[k].iter().collect();
         let _ = writeln!(text, "\n{}", function_heading(model, f));
-        let segments = merge_to_budget(segment(&mine, model.bucket), budget);
+        let segments = merge_to_budget(segment(&mine, width), budget);
         let peak = mine.iter().map(|r| r.concurrency_max).max().unwrap_or(0);
         let mut prev_rate: Option<f64> = None;
         let mut explained = [false; 4];
@@ -105,7 +181,7 @@ pub fn explain(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<Stri
             let _ = writeln!(
                 text,
                 "  {}",
-                narrate(model, f, rows, prev_rate, peak, &mut explained)
+                narrate(model, f, rows, width, prev_rate, peak, &mut explained)
             );
             prev_rate = Some(s.rate);
         }
@@ -380,13 +456,14 @@ fn narrate(
     model: &Model,
     f: usize,
     rows: &[&BucketRow],
+    width: Micros,
     prev_rate: Option<f64>,
     run_peak: u32,
     explained: &mut [bool; 4],
 ) -> String {
     let fm = &model.functions[f];
     let start = rows[0].start;
-    let end = rows[rows.len() - 1].start + model.bucket;
+    let end = (rows[rows.len() - 1].start + width).min(model.duration);
     let secs_len = (end - start).as_secs_f64().max(1e-6);
     let mut sum = BucketRow::default();
     for r in rows {
@@ -395,8 +472,8 @@ fn narrate(
     let att = sum.invocations + sum.throttles_total();
     let rate = att as f64 / secs_len;
     let mut parts: Vec<String> = Vec::new();
-    let first_rate = attempts(rows[0]) as f64 / model.bucket.as_secs_f64().max(1e-6);
-    let last_rate = attempts(rows[rows.len() - 1]) as f64 / model.bucket.as_secs_f64().max(1e-6);
+    let first_rate = attempts(rows[0]) as f64 / width.as_secs_f64().max(1e-6);
+    let last_rate = attempts(rows[rows.len() - 1]) as f64 / width.as_secs_f64().max(1e-6);
     let w = load_word(model, f);
     let load = match prev_rate {
         None if att == 0 => format!("no {w}"),
@@ -628,6 +705,35 @@ mod tests {
             scaling_tokens: tokens,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn long_runs_are_coarsened_with_exact_counts() {
+        let mut rec = WindowRecorder {
+            functions: vec![0],
+            from: Micros::ZERO,
+            to: Micros::MAX,
+            rows: vec![Vec::new()],
+            width: Micros::SECOND,
+        };
+        let n = 3 * MAX_ROWS as u64 + 7;
+        for t in 0..n {
+            let mut r = row(t, 10, t % 3, 1, if t == 5000 { 0 } else { 100 });
+            r.concurrency_max = (t % 1000) as u32;
+            rec.bucket(&[r, BucketRow::default()]);
+        }
+        let rows = &rec.rows[0];
+        assert!(rows.len() <= MAX_ROWS, "{}", rows.len());
+        assert_eq!(rec.width, Micros::from_secs(4));
+        assert_eq!(rows.iter().map(|r| r.invocations).sum::<u64>(), 10 * n);
+        assert_eq!(rows.iter().map(|r| r.cold_starts).sum::<u64>(), n);
+        let burst: u64 = (0..n).map(|t| t % 3).sum();
+        assert_eq!(rows.iter().map(|r| r.throttles[0]).sum::<u64>(), burst);
+        assert_eq!(rows.iter().map(|r| r.concurrency_max).max(), Some(999));
+        assert_eq!(rows.iter().filter(|r| r.scaling_tokens == 0).count(), 1);
+        assert!(rows
+            .windows(2)
+            .all(|w| w[1].start.0 - w[0].start.0 == 4_000_000));
     }
 
     #[test]
