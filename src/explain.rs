@@ -148,10 +148,11 @@ pub fn explain(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<Stri
         ));
     }
     let mut rec = WindowRecorder {
-        functions: selected.clone(),
+        // Every function: a throttle for the account limit names who holds the pool.
+        functions: (0..model.functions.len()).collect(),
         from,
         to,
-        rows: vec![Vec::new(); selected.len()],
+        rows: vec![Vec::new(); model.functions.len()],
         width: model.bucket,
     };
     let out = simulate(model, &mut rec);
@@ -168,20 +169,27 @@ pub fn explain(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<Stri
         );
     }
     let budget = (LINE_BUDGET / selected.len()).clamp(3, FUNCTION_BUDGET);
-    for (k, &f) in selected.iter().enumerate() {
+    for &f in &selected {
         let fm = &model.functions[f];
-        let mine: Vec<&BucketRow> = rec.rows[k].iter().collect();
+        let mine: Vec<&BucketRow> = rec.rows[f].iter().collect();
         let _ = writeln!(text, "\n{}", function_heading(model, f));
         let segments = merge_to_budget(segment(&mine, width), budget);
         let peak = mine.iter().map(|r| r.concurrency_max).max().unwrap_or(0);
         let mut prev_rate: Option<f64> = None;
-        let mut explained = [false; 4];
+        let mut story = Story {
+            model,
+            f,
+            width,
+            run_peak: peak,
+            explained: [false; 4],
+        };
         for s in &segments {
             let rows = &mine[s.first..s.last + 1];
+            let holder = pool_holder(model, &rec.rows, f, s.first..s.last + 1);
             let _ = writeln!(
                 text,
                 "  {}",
-                narrate(model, f, rows, width, prev_rate, peak, &mut explained)
+                narrate(&mut story, rows, prev_rate, holder.as_deref())
             );
             prev_rate = Some(s.rate);
         }
@@ -417,7 +425,7 @@ pub fn reason_text(model: &Model, f: usize, k: usize) -> String {
             ),
         },
         1 => format!(
-            "account concurrency limit {} reached (unreserved pool {} full)",
+            "account concurrency limit {} reached, unreserved pool of {} full",
             a.concurrency_limit, a.unreserved_pool
         ),
         2 => match fm.reserved {
@@ -451,16 +459,61 @@ fn retry_note(model: &Model, f: usize) -> &'static str {
     }
 }
 
+/// Who holds the unreserved pool while `f` is throttled for the account limit: the other
+/// unreserved function with the highest concurrency in the same buckets (the noisy neighbour).
+fn pool_holder(
+    model: &Model,
+    rows: &[Vec<BucketRow>],
+    f: usize,
+    range: std::ops::Range<usize>,
+) -> Option<String> {
+    (0..model.functions.len())
+        .filter(|&g| g != f && model.functions[g].reserved.is_none())
+        .filter_map(|g| {
+            let peak = rows[g]
+                .get(range.clone())?
+                .iter()
+                .map(|r| r.concurrency_max)
+                .max()?;
+            Some((peak, g))
+        })
+        .filter(|&(peak, _)| peak > 0)
+        .max()
+        .map(|(peak, g)| {
+            let own = rows[f]
+                .get(range.clone())
+                .and_then(|r| r.iter().map(|r| r.concurrency_max).max())
+                .unwrap_or(0);
+            let name = &model.functions[g].name;
+            if own >= peak {
+                format!("held mostly by this function, up to {own}; {name} up to {peak}")
+            } else {
+                format!("{name} holds up to {peak} of it")
+            }
+        })
+}
+
+/// What every line of one function's story needs.
+struct Story<'a> {
+    model: &'a Model,
+    f: usize,
+    /// Length of one row (the bucket, or more on long runs).
+    width: Micros,
+    /// The function's highest concurrency in the window.
+    run_peak: u32,
+    /// Throttle reasons already explained in full (later lines say them in short).
+    explained: [bool; 4],
+}
+
 /// One timeline line for the buckets of a segment.
 fn narrate(
-    model: &Model,
-    f: usize,
+    story: &mut Story,
     rows: &[&BucketRow],
-    width: Micros,
     prev_rate: Option<f64>,
-    run_peak: u32,
-    explained: &mut [bool; 4],
+    holder: Option<&str>,
 ) -> String {
+    let (model, f, width, run_peak) = (story.model, story.f, story.width, story.run_peak);
+    let explained = &mut story.explained;
     let fm = &model.functions[f];
     let start = rows[0].start;
     let end = (rows[rows.len() - 1].start + width).min(model.duration);
@@ -519,10 +572,11 @@ fn narrate(
                 explained[k] = true;
                 format!("{}{}", reason_text(model, f, k), retry_note(model, f))
             };
-            parts.push(format!(
-                "{} throttled ({}): {why}",
-                sum.throttles[k], REASONS[k]
-            ));
+            let mut part = format!("{} throttled ({}): {why}", sum.throttles[k], REASONS[k]);
+            if let (1, Some(h)) = (k, holder) {
+                part.push_str(&format!(" ({h})"));
+            }
+            parts.push(part);
         }
     }
     if sum.errors > 0 {
