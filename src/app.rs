@@ -71,7 +71,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     let whatif = if opts.no_whatif {
         Vec::new()
     } else {
-        whatifs(&model, &out.summary)
+        whatifs(&model, &out)
     };
     output::write_atomic(
         &out_dir.join("summary.json"),

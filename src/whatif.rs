@@ -9,8 +9,10 @@
 //! - **Behaviour changes** need a re-simulation: provisioned concurrency changes cold starts,
 //!   spillover and latency, not only the bill. Each variant reruns the model with the same seed
 //!   (common random numbers: the same arrivals and durations), so the difference to this run is
-//!   the effect of the change, not noise. INIT billing (`pricing.bill_init`) only changes the
-//!   bill, so one rerun with the flag flipped isolates the INIT part of the compute cost exactly.
+//!   the effect of the change, not noise.
+//! - **INIT billing** (`pricing.bill_init`) only changes the bill: the engine counts the billed
+//!   milliseconds INIT adds to on-demand cold starts (billed or not), so its price is exact
+//!   without a rerun.
 //!
 //! The rule of thumb the variants illustrate (AWS-FACTS.md "Prices"): a provisioned environment
 //! costs `configured` per GB-s whether busy or not, and saves `on-demand - provisioned duration`
@@ -19,7 +21,7 @@
 
 use crate::cost::{price, rates};
 use crate::model::Model;
-use crate::run::simulate;
+use crate::run::{simulate, RunOutput};
 use crate::scenario::Architecture;
 use crate::stats::summary::{Cost, FunctionSummary};
 use crate::stats::{NoRecorder, Summary};
@@ -132,40 +134,36 @@ fn alternatives(model: &Model, f: usize, s: &FunctionSummary) -> Vec<u32> {
 
 /// Every function's what-ifs, in scenario order. Runs `1 + Σ alternatives` re-simulations in
 /// parallel; the result does not depend on the thread count.
-pub fn whatifs(model: &Model, base: &Summary) -> Vec<(String, WhatIf)> {
-    // Jobs: (function, provisioned) variants, plus one run with INIT billing flipped.
-    let mut jobs: Vec<Option<(usize, u32)>> = vec![None];
+pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
+    let base = &out.summary;
+    // Jobs: (function, provisioned) variants.
+    let mut jobs: Vec<(usize, u32)> = Vec::new();
     for (f, (_, s)) in base.functions.iter().enumerate() {
         if model.functions[f].reserved == Some(0) {
             continue;
         }
-        jobs.extend(alternatives(model, f, s).into_iter().map(|n| Some((f, n))));
+        jobs.extend(alternatives(model, f, s).into_iter().map(|n| (f, n)));
     }
     let results: Vec<Summary> = jobs
         .par_iter()
-        .map(|job| {
+        .map(|&(f, n)| {
             let mut m = model.clone();
-            match job {
-                None => m.pricing.bill_init = !m.pricing.bill_init,
-                Some((f, n)) => m.functions[*f].provisioned = *n,
-            }
+            m.functions[f].provisioned = n;
             simulate(&m, &mut NoRecorder).summary
         })
         .collect();
-    let flipped = &results[0];
     base.functions
         .iter()
         .enumerate()
         .map(|(f, (name, s))| {
             let fm = &model.functions[f];
-            let other = flipped.functions[f].1.cost_usd.compute;
-            let init = (s.cost_usd.compute - other).abs();
+            let (od, _, _) = rates(fm.architecture, &model.pricing);
+            let gb = fm.memory_mb as f64 / 1024.0;
+            let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
             let mut provisioned = vec![variant(s, fm.provisioned, false)];
-            for (job, r) in jobs.iter().zip(&results).skip(1) {
-                if let Some((jf, n)) = job {
-                    if *jf == f {
-                        provisioned.push(variant(&r.functions[f].1, *n, true));
-                    }
+            for (&(jf, n), r) in jobs.iter().zip(&results) {
+                if jf == f {
+                    provisioned.push(variant(&r.functions[f].1, n, true));
                 }
             }
             provisioned.sort_by_key(|v| v.provisioned_concurrency);

@@ -18,6 +18,9 @@ pub const ROWS: &[Row] = &[
     ("succeeded", |f| f.succeeded.to_string()),
     ("failed", |f| f.failed.to_string()),
     ("timed out", |f| f.timed_out.to_string()),
+    ("failed: throttled", |f| f.failed_throttled.to_string()),
+    ("dropped", |f| f.dropped.to_string()),
+    ("dead-letter queue", |f| f.dlq.to_string()),
     ("in flight at end", |f| f.in_flight.to_string()),
     ("throttles", |f| {
         format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))

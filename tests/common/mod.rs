@@ -22,7 +22,10 @@ pub fn assert_conserved(name: &str, f: &FunctionSummary) {
         f.throttles.burst + f.throttles.account + f.throttles.reserved + f.throttles.rate,
         "{name}: throttle reasons"
     );
-    assert!(f.timed_out <= f.failed, "{name}: timed_out within failed");
+    assert!(
+        f.timed_out + f.failed_throttled <= f.failed,
+        "{name}: timed out and throttled are parts of failed"
+    );
 }
 
 /// [`assert_conserved`] for every function and the account of a run.
