@@ -7,6 +7,7 @@ use crate::output::{self, summary, timeseries::CsvRecorder};
 use crate::presets;
 use crate::run::{simulate, RunOutput};
 use crate::scenario::{self, Override, Scenario};
+use crate::whatif::{whatifs, WhatIf};
 use std::path::{Path, PathBuf};
 
 /// Options of `lambdasim run`.
@@ -18,6 +19,8 @@ pub struct RunOptions {
     pub overrides: Vec<Override>,
     pub charts: bool,
     pub progress: bool,
+    /// Skip the cost what-ifs (they re-simulate the scenario a few times).
+    pub no_whatif: bool,
 }
 
 /// A finished run: where its files are and what it produced.
@@ -25,6 +28,8 @@ pub struct RunReport {
     pub out_dir: PathBuf,
     pub scenario: Scenario,
     pub output: RunOutput,
+    /// Cost what-ifs per function (empty with `no_whatif`).
+    pub whatif: Vec<(String, WhatIf)>,
 }
 
 /// Loads a scenario with overrides and seed, and builds its model.
@@ -63,9 +68,14 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         bar.finish_and_clear();
     }
     let chart = rec.finish()?;
+    let whatif = if opts.no_whatif {
+        Vec::new()
+    } else {
+        whatifs(&model, &out)
+    };
     output::write_atomic(
         &out_dir.join("summary.json"),
-        summary::to_json(&out.summary).as_bytes(),
+        summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
     )?;
     output::write_atomic(
         &out_dir.join("scenario.resolved.toml"),
@@ -79,12 +89,13 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     drop(chart);
     output::write_atomic(
         &out_dir.join("report.html"),
-        output::report::render(&s, &out.summary, &svgs).as_bytes(),
+        output::report::render(&s, &out.summary, &whatif, &svgs).as_bytes(),
     )?;
     Ok(RunReport {
         out_dir,
         scenario: s,
         output: out,
+        whatif,
     })
 }
 
@@ -113,6 +124,17 @@ pub fn resolved_toml(s: &Scenario) -> String {
 pub fn check(path: &Path, overrides: &[Override]) -> Result<String, Error> {
     let (s, _) = load_model(path, overrides, None)?;
     Ok(resolved_toml(&s))
+}
+
+/// `lambdasim explain`: run the scenario and narrate what happened, and why.
+pub fn explain(
+    path: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+    opts: &crate::explain::ExplainOptions,
+) -> Result<String, Error> {
+    let (_, model) = load_model(path, overrides, seed)?;
+    crate::explain::explain(&model, path, opts)
 }
 
 /// `lambdasim presets`: runtime INIT presets and regional burst quotas, from the model's tables.

@@ -16,8 +16,22 @@ pub struct Usage {
 }
 
 pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
-    let gb = f.memory_mb as f64 / 1024.0;
-    let (od, prov_alloc, prov_dur) = match f.architecture {
+    price(
+        f.architecture,
+        f.memory_mb,
+        f.provisioned,
+        p,
+        u.invocations,
+        u.billed_ondemand_ms as f64 / 1000.0,
+        u.billed_provisioned_ms as f64 / 1000.0,
+        u.window_s,
+    )
+}
+
+/// Per-GB-second prices of one architecture: (on-demand, provisioned configured, duration on
+/// provisioned environments).
+pub fn rates(arch: Architecture, p: &Pricing) -> (f64, f64, f64) {
+    match arch {
         Architecture::X86_64 => (
             p.gb_second_x86_64,
             p.provisioned_gb_second_x86_64,
@@ -28,11 +42,29 @@ pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
             p.provisioned_gb_second_arm64,
             p.provisioned_duration_gb_second_arm64,
         ),
-    };
-    let requests = u.invocations as f64 * p.request_per_million / 1e6;
-    let compute = u.billed_ondemand_ms as f64 / 1000.0 * gb * od;
-    let provisioned = f.provisioned as f64 * gb * u.window_s * prov_alloc
-        + u.billed_provisioned_ms as f64 / 1000.0 * gb * prov_dur;
+    }
+}
+
+/// The one price formula: requests, on-demand seconds (INIT included when billed) and
+/// seconds on provisioned environments, plus provisioned environments configured over the
+/// window. Seconds are of billed duration, before multiplying by memory.
+#[allow(clippy::too_many_arguments)]
+pub fn price(
+    arch: Architecture,
+    memory_mb: u32,
+    provisioned: u32,
+    p: &Pricing,
+    invocations: u64,
+    ondemand_s: f64,
+    provisioned_s: f64,
+    window_s: f64,
+) -> Cost {
+    let gb = memory_mb as f64 / 1024.0;
+    let (od, prov_alloc, prov_dur) = rates(arch, p);
+    let requests = invocations as f64 * p.request_per_million / 1e6;
+    let compute = ondemand_s * gb * od;
+    let provisioned =
+        provisioned as f64 * gb * window_s * prov_alloc + provisioned_s * gb * prov_dur;
     Cost {
         requests,
         compute,

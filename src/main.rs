@@ -40,6 +40,9 @@ enum Command {
         /// Skip the charts.
         #[arg(long)]
         no_charts: bool,
+        /// Skip the cost what-ifs (each re-simulates the scenario with the same seed).
+        #[arg(long)]
+        no_whatif: bool,
         /// Summary on stdout as a table or JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -50,6 +53,26 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
+    /// Run a scenario and narrate, in plain words, what happened and why (for teaching).
+    Explain {
+        scenario: PathBuf,
+        /// Only this function.
+        #[arg(long)]
+        function: Option<String>,
+        /// Start of the window to narrate, e.g. 30s or 2m.
+        #[arg(long, value_parser = parse_time)]
+        from: Option<lambdasim::Micros>,
+        /// End of the window to narrate, e.g. 5m.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<lambdasim::Micros>,
+        /// Random seed (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+    },
+    /// Print the JSON Schema of the scenario format (for editors: taplo / Even Better TOML).
+    Schema,
     /// List runtime INIT presets and regional burst quotas.
     Presets,
     /// Run a parameter sweep: results.csv, results_summary.csv (mean, 95% CI) and charts.
@@ -83,6 +106,10 @@ enum Command {
     },
 }
 
+fn parse_time(s: &str) -> Result<lambdasim::Micros, String> {
+    lambdasim::time::parse_duration(s)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -108,6 +135,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             seed,
             set,
             no_charts,
+            no_whatif,
             format,
         } => {
             let opts = app::RunOptions {
@@ -117,6 +145,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 overrides: set,
                 charts: !no_charts,
                 progress: std::io::stderr().is_terminal(),
+                no_whatif,
             };
             let report = app::run(&opts)?;
             match format {
@@ -125,15 +154,34 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                         "{}",
                         lambdasim::output::summary::to_table(&report.output.summary)
                     );
+                    print!(
+                        "{}",
+                        lambdasim::output::summary::whatif_text(&report.whatif)
+                    );
                     println!("outputs in {}", report.out_dir.display());
                 }
                 Format::Json => print!(
                     "{}",
-                    lambdasim::output::summary::to_json(&report.output.summary)
+                    lambdasim::output::summary::to_json_with_whatif(
+                        &report.output.summary,
+                        &report.whatif
+                    )
                 ),
             }
         }
         Command::Check { scenario, set } => print!("{}", app::check(&scenario, &set)?),
+        Command::Explain {
+            scenario,
+            function,
+            from,
+            to,
+            seed,
+            set,
+        } => {
+            let opts = lambdasim::explain::ExplainOptions { function, from, to };
+            print!("{}", app::explain(&scenario, &set, seed, &opts)?);
+        }
+        Command::Schema => print!("{}", lambdasim::schema::schema_text()),
         Command::Presets => print!("{}", app::presets_text()),
         Command::Sweep {
             sweep,

@@ -13,6 +13,8 @@ pub struct RunOutput {
     /// Per function (scenario order): end-to-end latency of cold and of warm invocations, µs.
     pub latency_cold: Vec<Histogram>,
     pub latency_warm: Vec<Histogram>,
+    /// Per function: billed ms that INIT of on-demand cold starts adds (whether billed or not).
+    pub init_ms: Vec<u128>,
     pub max_live_environments: usize,
     pub events: u64,
 }
@@ -44,6 +46,7 @@ fn function_summary(
         succeeded: t.succeeded,
         failed: t.failed,
         timed_out: t.timed_out,
+        failed_throttled: t.failed_throttled,
         errors: t.errors,
         throttles: Throttles {
             total: t.throttles_total(),
@@ -93,6 +96,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         provisioned_busy_mean: 0.0,
         billed_ondemand_ms: 0,
         billed_provisioned_ms: 0,
+        init_ms: 0,
     };
     let mut account_cost = crate::stats::summary::Cost::default();
     let mut prov_total = 0;
@@ -124,6 +128,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         account,
         functions,
     };
+    let init_ms = r.functions.iter().map(|f| f.init_ms).collect();
     let (latency_cold, latency_warm) = r
         .functions
         .into_iter()
@@ -133,6 +138,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         summary,
         latency_cold,
         latency_warm,
+        init_ms,
         max_live_environments: r.max_live_environments,
         events: r.events,
     }

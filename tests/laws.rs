@@ -513,6 +513,7 @@ fn attempts_per_request_with_certain_throttling() {
         );
         assert_eq!(f.retries, f.attempts - f.requests);
         assert_eq!(f.throttles.reserved, f.attempts);
+        assert_eq!(f.failed_throttled, f.failed, "every failure was a throttle");
     }
 }
 

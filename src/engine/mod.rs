@@ -120,6 +120,9 @@ struct FnState {
     bucket_latency: Histogram,
     billed_ondemand_ms: u128,
     billed_provisioned_ms: u128,
+    /// Billed ms that INIT of on-demand cold starts adds (or would add, with
+    /// `pricing.bill_init = false`) to the invocations' billed duration.
+    init_ms: u128,
 }
 
 /// A traffic source: its arrival process and the state of its invocation model.
@@ -222,6 +225,8 @@ pub struct FunctionResult {
     pub provisioned_busy_mean: f64,
     pub billed_ondemand_ms: u128,
     pub billed_provisioned_ms: u128,
+    /// Billed ms that INIT of on-demand cold starts adds, billed or not (for what-ifs).
+    pub init_ms: u128,
 }
 
 pub struct Sim<'m, R: Recorder> {
@@ -292,6 +297,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 bucket_latency: Histogram::new(),
                 billed_ondemand_ms: 0,
                 billed_provisioned_ms: 0,
+                init_ms: 0,
             })
             .collect();
         let sources = m
@@ -689,12 +695,18 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
-        let billed_us = if env.cold && !env.provisioned && self.m.pricing.bill_init {
+        let ondemand_cold = env.cold && !env.provisioned;
+        let billed_us = if ondemand_cold && self.m.pricing.bill_init {
             env.init + env.run
         } else {
             env.run
         };
         let billed_ms = billed_us.div_ceil(1000);
+        let init_ms = if ondemand_cold {
+            (env.init + env.run).div_ceil(1000) - env.run.div_ceil(1000)
+        } else {
+            0
+        };
         if env.outcome != Outcome::Success {
             fs.bucket_counts.errors += 1;
         }
@@ -708,6 +720,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             } else {
                 fs.billed_ondemand_ms += billed_ms as u128;
             }
+            fs.init_ms += init_ms as u128;
         }
         // The environment is free again (or gone): concurrency drops.
         fs.busy.dec(now, warmup);
@@ -1034,6 +1047,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     duration: fs.duration,
                     billed_ondemand_ms: fs.billed_ondemand_ms,
                     billed_provisioned_ms: fs.billed_provisioned_ms,
+                    init_ms: fs.init_ms,
                 }
             })
             .collect();

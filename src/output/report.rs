@@ -5,6 +5,7 @@ use super::summary::ROWS;
 use crate::scenario::Scenario;
 use crate::stats::summary::FunctionSummary;
 use crate::stats::Summary;
+use crate::whatif::WhatIf;
 use std::fmt::Write;
 
 /// Escapes text for HTML element content and attribute values.
@@ -90,7 +91,12 @@ figure{margin:0 0 28px}figure svg{width:100%;height:auto;border:1px solid #eee}\
 figcaption{font-size:14px;color:#555}";
 
 /// The whole page. `charts` holds (name, svg) pairs; empty when charts were skipped.
-pub fn render(scenario: &Scenario, summary: &Summary, charts: &[(String, String)]) -> String {
+pub fn render(
+    scenario: &Scenario,
+    summary: &Summary,
+    whatif: &[(String, WhatIf)],
+    charts: &[(String, String)],
+) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -119,6 +125,25 @@ pub fn render(scenario: &Scenario, summary: &Summary, charts: &[(String, String)
     );
     out.push_str("<h2>Summary</h2>\n");
     out.push_str(&summary_table(summary));
+    if !whatif.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h2>Cost what-ifs</h2>\n<p>USD for this run. Architecture swaps reprice the same billed seconds; provisioned variants are re-simulated with the same seed. Provisioned concurrency pays off above {:.0} % utilization.</p>",
+            100.0 * whatif[0].1.provisioned_break_even_utilization
+        );
+        out.push_str("<table>\n<tbody>\n");
+        for (name, lines) in super::summary::whatif_lines(whatif) {
+            for (i, l) in lines.iter().enumerate() {
+                let head = if i == 0 { escape(&name) } else { String::new() };
+                let _ = writeln!(
+                    out,
+                    "<tr><th>{head}</th><td style=\"text-align:left\">{}</td></tr>",
+                    escape(l)
+                );
+            }
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
     if charts.is_empty() {
         out.push_str("<p>Charts were not drawn for this run (<code>--no-charts</code>).</p>\n");
     } else {

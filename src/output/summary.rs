@@ -2,6 +2,7 @@
 
 use crate::stats::summary::FunctionSummary;
 use crate::stats::Summary;
+use crate::whatif::WhatIf;
 use std::fmt::Write;
 
 fn pct(x: f64) -> String {
@@ -17,6 +18,9 @@ pub const ROWS: &[Row] = &[
     ("succeeded", |f| f.succeeded.to_string()),
     ("failed", |f| f.failed.to_string()),
     ("timed out", |f| f.timed_out.to_string()),
+    ("failed: throttled", |f| f.failed_throttled.to_string()),
+    ("dropped", |f| f.dropped.to_string()),
+    ("dead-letter queue", |f| f.dlq.to_string()),
     ("in flight at end", |f| f.in_flight.to_string()),
     ("throttles", |f| {
         format!("{} ({})", f.throttles.total, pct(f.throttle_ratio))
@@ -61,6 +65,79 @@ pub const ROWS: &[Row] = &[
 pub fn to_json(s: &Summary) -> String {
     let mut out = serde_json::to_string_pretty(s).expect("summary serializes");
     out.push('\n');
+    out
+}
+
+/// `summary.json` with a `cost_whatif` object added to each function that has one. Every
+/// other key is exactly [`to_json`]'s (sweeps and tests read them).
+pub fn to_json_with_whatif(s: &Summary, whatif: &[(String, WhatIf)]) -> String {
+    if whatif.is_empty() {
+        return to_json(s);
+    }
+    let mut v = serde_json::to_value(s).expect("summary serializes");
+    for (name, w) in whatif {
+        if let Some(f) = v["functions"].get_mut(name).and_then(|f| f.as_object_mut()) {
+            f.insert(
+                "cost_whatif".into(),
+                serde_json::to_value(w).expect("what-if serializes"),
+            );
+        }
+    }
+    let mut out = serde_json::to_string_pretty(&v).expect("summary serializes");
+    out.push('\n');
+    out
+}
+
+/// One what-if line per function and variant, for stdout (and, as a table, report.html).
+pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
+    whatif
+        .iter()
+        .map(|(name, w)| {
+            let mut lines = vec![format!(
+                "this run on x86_64 {:.4}, on arm64 {:.4} (same durations); INIT billing {:.4} of it{}",
+                w.x86_64,
+                w.arm64,
+                w.init_billed,
+                if w.init_billed == 0.0 && w.init_if_billed > 0.0 {
+                    format!(" ({:.4} if billed)", w.init_if_billed)
+                } else {
+                    String::new()
+                }
+            )];
+            for v in &w.provisioned {
+                lines.push(format!(
+                    "provisioned {:>4}: {:.4}, {} cold starts, p99 {:.0} ms, utilization {:.0} %{}",
+                    v.provisioned_concurrency,
+                    v.cost_usd,
+                    v.cold_starts,
+                    v.latency_p99_ms,
+                    100.0 * v.utilization_mean,
+                    if v.simulated { " (re-simulated, same seed)" } else { " (this run)" }
+                ));
+            }
+            (name.clone(), lines)
+        })
+        .collect()
+}
+
+/// The what-ifs as text after the summary table (empty without what-ifs).
+pub fn whatif_text(whatif: &[(String, WhatIf)]) -> String {
+    let mut out = String::new();
+    if whatif.is_empty() {
+        return out;
+    }
+    let be = whatif[0].1.provisioned_break_even_utilization;
+    let _ = writeln!(
+        out,
+        "cost what-ifs (USD; provisioned concurrency pays off above {:.0} % utilization):",
+        100.0 * be
+    );
+    for (name, lines) in whatif_lines(whatif) {
+        let _ = writeln!(out, "  {name}:");
+        for l in lines {
+            let _ = writeln!(out, "    {l}");
+        }
+    }
     out
 }
 

@@ -66,6 +66,9 @@ pub struct FunctionSummary {
     pub succeeded: u64,
     pub failed: u64,
     pub timed_out: u64,
+    /// Subset of `failed` whose last attempt was throttled (the client gave up or had no
+    /// retries).
+    pub failed_throttled: u64,
     pub errors: u64,
     pub throttles: Throttles,
     pub throttle_ratio: f64,

@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests (each test file includes this module).
+// Each test binary uses only some of these helpers.
+#![allow(dead_code)]
 
 use lambdasim::stats::summary::FunctionSummary;
 
@@ -20,7 +22,10 @@ pub fn assert_conserved(name: &str, f: &FunctionSummary) {
         f.throttles.burst + f.throttles.account + f.throttles.reserved + f.throttles.rate,
         "{name}: throttle reasons"
     );
-    assert!(f.timed_out <= f.failed, "{name}: timed_out within failed");
+    assert!(
+        f.timed_out + f.failed_throttled <= f.failed,
+        "{name}: timed out and throttled are parts of failed"
+    );
 }
 
 /// [`assert_conserved`] for every function and the account of a run.
@@ -29,4 +34,22 @@ pub fn assert_run_conserved(s: &lambdasim::stats::Summary) {
         assert_conserved(name, f);
     }
     assert_conserved("account", &s.account);
+}
+
+/// Every shipped scenario in `scenarios/` (sweep files, which name a base scenario instead of
+/// defining functions, are skipped), sorted.
+pub fn shipped_scenarios() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<std::path::PathBuf> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("[[functions]]")
+        })
+        .collect();
+    v.sort();
+    assert!(v.len() >= 8, "expected the shipped scenarios, found {v:?}");
+    v
 }
