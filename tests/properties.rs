@@ -713,14 +713,22 @@ impl Recorder for Capture {
 struct Kinds {
     sync: bool,
     adaptive: bool,
+    /// Only sync traffic whose clients never retry.
+    sync_without_retries: bool,
     batches: bool,
     can_dlq: bool,
     can_drop: bool,
 }
 
 fn kinds<'a>(sources: impl Iterator<Item = &'a SourceModel>) -> Kinds {
-    let mut k = Kinds::default();
+    let mut k = Kinds {
+        sync_without_retries: true,
+        ..Kinds::default()
+    };
     for s in sources {
+        let no_retries = s.invocation == Invocation::Sync
+            && (s.retry.mode == RetryMode::None || s.retry.max_attempts == Some(1));
+        k.sync_without_retries &= no_retries;
         match s.invocation {
             Invocation::Sync => {
                 k.sync = true;
@@ -866,7 +874,19 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
         if !k.can_drop {
             prop_assert_eq!(f.dropped, 0, "{}: nothing can be dropped", name);
         }
-        prop_assert!(f.timed_out <= f.failed, "{name}: timed_out <= failed");
+        prop_assert!(
+            f.timed_out + f.failed_throttled <= f.failed,
+            "{name}: timed out and throttled are parts of failed"
+        );
+        if k.sync_without_retries {
+            // A throttle without a retry fails its request.
+            prop_assert_eq!(
+                f.failed_throttled,
+                f.throttles.total,
+                "{}: failed_throttled",
+                name
+            );
+        }
         prop_assert!(f.errors <= f.invocations, "{name}: errors <= invocations");
         prop_assert!(f.cold_starts <= f.invocations, "{name}: cold starts");
         prop_assert_eq!(f.environments_created, f.cold_starts, "{}", name);
