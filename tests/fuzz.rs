@@ -7,7 +7,8 @@
 //! hang (each case runs on a worker thread watched with a timeout) or an out-of-memory (a
 //! counting allocator refuses any allocation that would take the process over 2 GiB, and the
 //! peak is checked). Scenarios that validate are simulated when they are cheap, and must then
-//! conserve requests. A subset runs through the real binary (`lambdasim check`): same exit code,
+//! conserve requests, write well-formed CSV rows and `explain` cleanly (any window, any
+//! `--function`). A subset runs through the real binary (`lambdasim check`): same exit code,
 //! one line on stderr, no "panicked".
 //!
 //! Cases: 2000 by default, `LAMBDASIM_FUZZ_CASES=100000` for a longer run, `LAMBDASIM_FUZZ_SEED`
@@ -16,6 +17,7 @@
 mod common;
 
 use lambdasim::app::load_model;
+use lambdasim::explain::{explain, ExplainOptions};
 use lambdasim::load::{LoadSpec, TraceData};
 use lambdasim::model::Model;
 use lambdasim::output::timeseries::{write_row, COLUMNS};
@@ -23,6 +25,7 @@ use lambdasim::rng::{stream, Rng};
 use lambdasim::run::simulate;
 use lambdasim::scenario::{load_str, Scenario};
 use lambdasim::stats::{BucketRow, Recorder};
+use lambdasim::time::Micros;
 use rand::RngExt;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -775,6 +778,32 @@ fn run_case(case: &Case, dir: &Path) -> Result<Verdict, String> {
         common::assert_run_conserved(&out.summary)
     }))
     .map_err(|p| format!("conservation broken: {}", panic_text(&p)))?;
+    // `explain` on the same model with a window and function that may not exist.
+    let d = m.duration.0;
+    let pick_time = |k: u64| match (case.id as u64 + k) % 5 {
+        0 => None,
+        1 => Some(Micros(0)),
+        2 => Some(Micros(d / 3)),
+        3 => Some(Micros(d)),
+        _ => Some(Micros(d.saturating_mul(7))),
+    };
+    let opts = ExplainOptions {
+        function: match case.id % 3 {
+            0 => None,
+            1 => m.functions.first().map(|f| f.name.clone()),
+            _ => Some("no-such-function".into()),
+        },
+        from: pick_time(0),
+        to: pick_time(2),
+    };
+    let told = catch_unwind(AssertUnwindSafe(|| explain(&m, &path, &opts)))
+        .map_err(|p| format!("panic in explain {opts:?}: {}", panic_text(&p)))?;
+    if let Err(e) = told {
+        let msg = e.to_string();
+        if e.exit_code() != 2 || msg.contains('\n') || !file_in_case(&msg, dir) {
+            return Err(format!("explain {opts:?}: not a clean input error: {msg}"));
+        }
+    }
     Ok(Verdict::Valid { simulated: true })
 }
 
