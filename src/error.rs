@@ -111,14 +111,14 @@ impl fmt::Display for Error {
                 pos,
                 msg,
             } => {
-                write!(f, "{}", file.display())?;
+                let mut line = file.display().to_string();
                 if let Some((l, c)) = pos {
-                    write!(f, ":{l}:{c}")?;
+                    line.push_str(&format!(":{l}:{c}"));
                 }
-                write!(f, ": ")?;
+                line.push_str(": ");
                 if let Some(k) = key {
                     if !k.0.is_empty() {
-                        write!(f, "{k}: ")?;
+                        line.push_str(&format!("{k}: "));
                     }
                 }
                 // One line: a multi-line parser message is folded.
@@ -127,7 +127,17 @@ impl fmt::Display for Error {
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
                     .collect();
-                write!(f, "{}", one_line.join(" "))
+                line.push_str(&one_line.join(" "));
+                // Control characters from the input (a `--set` key, a file name) are shown
+                // escaped, so they cannot garble the terminal line.
+                for c in line.chars() {
+                    if c.is_control() {
+                        write!(f, "{}", c.escape_default())?;
+                    } else {
+                        write!(f, "{c}")?;
+                    }
+                }
+                Ok(())
             }
             Error::Runtime(m) => write!(f, "{m}"),
         }
@@ -164,5 +174,17 @@ mod tests {
             "s.toml:12:3: functions[0].memory_mb: must be in 128..=10240 got 99"
         );
         assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let e = Error::input(
+            Path::new("s.toml"),
+            KeyPath::parse("account.lim\rit"),
+            "unknown key \u{1b}[31m",
+        );
+        let text = e.to_string();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("lim\\rit"), "{text:?}");
     }
 }
