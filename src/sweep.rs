@@ -1202,6 +1202,48 @@ const COLORS: [plotters::style::RGBColor; 8] = [
     plotters::style::RGBColor(23, 190, 207),
 ];
 
+/// The corner of the plot where the legend covers the fewest drawn points (lines sampled
+/// between points too), upper right first on ties.
+fn legend_corner(
+    series: &[Series],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> plotters::chart::SeriesLabelPosition {
+    use plotters::chart::SeriesLabelPosition as P;
+    let norm = |x: f64, y: f64| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+    let mut pts = Vec::new();
+    for s in series {
+        for w in s.points.windows(2) {
+            for k in 0..10 {
+                let t = k as f64 / 10.0;
+                pts.push(norm(
+                    w[0].0 + t * (w[1].0 - w[0].0),
+                    w[0].1 + t * (w[1].1 - w[0].1),
+                ));
+            }
+        }
+        pts.extend(s.points.iter().map(|p| norm(p.0, p.1)));
+    }
+    // The legend box takes about 40 % of the width and 25 % of the height.
+    let inside = |right: bool, upper: bool| {
+        pts.iter()
+            .filter(|&&(x, y)| {
+                (if right { x > 0.6 } else { x < 0.4 }) && (if upper { y > 0.75 } else { y < 0.25 })
+            })
+            .count()
+    };
+    [
+        (P::UpperRight, true, true),
+        (P::UpperLeft, false, true),
+        (P::LowerRight, true, false),
+        (P::LowerLeft, false, false),
+    ]
+    .into_iter()
+    .min_by_key(|&(_, right, upper)| inside(right, upper))
+    .map(|(p, _, _)| p)
+    .unwrap_or(P::UpperRight)
+}
+
 fn draw<DB: plotters::prelude::DrawingBackend>(
     root: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
@@ -1228,6 +1270,7 @@ fn draw<DB: plotters::prelude::DrawingBackend>(
         y1 = y0 + 1.0;
     }
     let pad = (x1 - x0) * 0.03;
+    let legend_at = legend_corner(series, (x0 - pad, x1 + pad), (y0, y1 + (y1 - y0) * 0.05));
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!("{title} (mean, 95% CI)"),
@@ -1305,7 +1348,7 @@ fn draw<DB: plotters::prelude::DrawingBackend>(
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_at)
             .draw()
             .map_err(|e| e.to_string())?;
     }
