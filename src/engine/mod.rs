@@ -258,6 +258,10 @@ pub struct Sim<'m, R: Recorder> {
     rate_limit: u64,
     next_compact: u64,
     rows: Vec<BucketRow>,
+    /// Per function at a bucket's end: (queue depth, oldest waiting arrival or u64::MAX).
+    gauges: Vec<(u64, u64)>,
+    /// Some traffic is async, SQS or stream (queue gauges are worth computing).
+    queued_sources: bool,
     account_bucket_latency: Histogram,
     max_live: usize,
     events: u64,
@@ -349,6 +353,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             rate_limit: a.rps_limit_factor as u64 * a.concurrency_limit as u64,
             next_compact: 0,
             rows: Vec::with_capacity(m.functions.len() + 1),
+            gauges: Vec::with_capacity(m.functions.len()),
+            queued_sources: m.sources.iter().any(|s| s.invocation != Invocation::Sync),
             account_bucket_latency: Histogram::new(),
             max_live: 0,
             events: 0,
@@ -830,21 +836,24 @@ impl<'m, R: Recorder> Sim<'m, R> {
             self.unreserved_busy.close_bucket(end, warmup, len);
             return;
         }
-        // Queue gauges per function, from its sources.
-        let n = self.funcs.len();
-        let mut depth = vec![0u64; n];
-        let mut oldest = vec![u64::MAX; n];
-        for (i, s) in self.sources.iter().enumerate() {
-            let f = self.m.sources[i].function;
-            let (d, o) = match &s.kind {
-                SourceKind::Sync(_) => (0, None),
-                SourceKind::Async(q) => (q.waiting, None),
-                SourceKind::Sqs(q) => (q.depth(), q.oldest()),
-                SourceKind::Stream(st) => (st.depth(), st.oldest(&self.batches)),
-            };
-            depth[f] += d;
-            if let Some(o) = o {
-                oldest[f] = oldest[f].min(o);
+        // Queue gauges per function (depth, oldest arrival), from its queued sources; the
+        // buffer is reused and sync-only runs skip the walk.
+        self.gauges.clear();
+        self.gauges.resize(self.funcs.len(), (0, u64::MAX));
+        if self.queued_sources {
+            for (i, s) in self.sources.iter().enumerate() {
+                let f = self.m.sources[i].function;
+                let (d, o) = match &s.kind {
+                    SourceKind::Sync(_) => (0, None),
+                    SourceKind::Async(q) => (q.waiting, None),
+                    SourceKind::Sqs(q) => (q.depth(), q.oldest()),
+                    SourceKind::Stream(st) => (st.depth(), st.oldest(&self.batches)),
+                };
+                let g = &mut self.gauges[f];
+                g.0 += d;
+                if let Some(o) = o {
+                    g.1 = g.1.min(o);
+                }
             }
         }
         let age_ms = |o: u64| {
@@ -897,8 +906,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 iterator_age_ms: c.iterator_age_max as f64 / 1e3,
                 dead_letters: c.dead_letters,
                 dropped: c.dropped,
-                queue_depth: depth[i],
-                queue_oldest_age_ms: age_ms(oldest[i]),
+                queue_depth: self.gauges[i].0,
+                queue_oldest_age_ms: age_ms(self.gauges[i].1),
             };
             fs.bucket_latency.clear();
             acc.add_counts(&row);
