@@ -391,6 +391,8 @@ pub struct Results {
     pub points_total: usize,
     pub replications: u64,
     pub shard: Shard,
+    /// [`content_hash`] of the sweep and scenario files the rows were computed from.
+    pub content_hash: String,
     pub rows: Vec<Row>,
 }
 
@@ -431,6 +433,7 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
     }
     let shard = opts.shard.unwrap_or(Shard { k: 1, n: 1 });
     let total = sweep.len();
+    let content_hash = content_hash(&sweep)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -610,6 +613,7 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         points_total: total,
         replications,
         shard,
+        content_hash,
         rows,
     };
     write_outputs(&results, &out_dir, opts.charts)?;
@@ -835,6 +839,7 @@ fn manifest_json(res: &Results) -> String {
         "replications": res.replications,
         "vary": res.vary,
         "metrics": res.metrics,
+        "content_hash": res.content_hash,
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
@@ -862,6 +867,7 @@ struct Manifest {
     replications: u64,
     vary: Vec<String>,
     metrics: Vec<String>,
+    content_hash: Option<String>,
 }
 
 fn read_shard(dir: &Path) -> Result<Results, Error> {
@@ -879,6 +885,13 @@ fn read_shard(dir: &Path) -> Result<Results, Error> {
         .shard
         .parse()
         .map_err(|e: String| Error::input(&mpath, KeyPath::parse("shard"), e))?;
+    let content_hash = m.content_hash.ok_or_else(|| {
+        Error::input_at(
+            &mpath,
+            None,
+            "has no content_hash (written by an older lambdasim): run the shard again",
+        )
+    })?;
     let cpath = dir.join("results.csv");
     let bad = |line: Option<u64>, msg: String| {
         Error::input_at(&cpath, line.map(|l| (l as usize, 1)), msg)
@@ -939,8 +952,84 @@ fn read_shard(dir: &Path) -> Result<Results, Error> {
         points_total: m.points_total,
         replications: m.replications,
         shard,
+        content_hash,
         rows,
     })
+}
+
+/// A hash of what a sweep's rows depend on besides the grid: the bytes of the sweep file, of its
+/// base scenario and of every file the scenario names in a `path` key (traces, empirical
+/// distributions), in that order, each preceded by its length. 64-bit FNV-1a as 16 hex digits:
+/// byte-based, so equal on every platform and independent of where the files are. `merge`
+/// compares it so that shards run from edited copies are refused instead of mixed.
+pub fn content_hash(sweep: &Sweep) -> Result<String, Error> {
+    fn paths(v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, x) in t {
+                    match x {
+                        toml::Value::String(s) if k == "path" => out.push(s.clone()),
+                        _ => paths(x, out),
+                    }
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|x| paths(x, out)),
+            _ => {}
+        }
+    }
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| Error::input_at(p, None, format!("cannot read: {e}")))
+    };
+    let scenario = read(&sweep.scenario)?;
+    let mut files = vec![sweep.text.as_bytes().to_vec(), scenario.clone()];
+    let mut named = Vec::new();
+    if let Some(t) = std::str::from_utf8(&scenario)
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(t).ok())
+    {
+        paths(&toml::Value::Table(t), &mut named);
+    }
+    let base = sweep.scenario.parent().unwrap_or(Path::new("."));
+    for p in named {
+        // A missing file is reported by the scenario check of the points that use it.
+        if let Ok(bytes) = std::fs::read(crate::model::resolve_path(base, &p)) {
+            files.push(bytes);
+        }
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in &files {
+        for b in (f.len() as u64).to_le_bytes().iter().chain(f) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    Ok(format!("{h:016x}"))
+}
+
+/// Refuses shards computed from different sweep or scenario contents, naming each group.
+fn check_same_contents(parts: &[Results], dirs: &[PathBuf]) -> Result<(), Error> {
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for (p, d) in parts.iter().zip(dirs) {
+        let name = format!("{} ({})", p.shard, d.display());
+        match groups.iter_mut().find(|g| g.0 == p.content_hash) {
+            Some(g) => g.1.push(name),
+            None => groups.push((&p.content_hash, vec![name])),
+        }
+    }
+    if groups.len() < 2 {
+        return Ok(());
+    }
+    let list: Vec<String> = groups
+        .iter()
+        .map(|(h, names)| format!("content_hash {h}: shards {}", names.join(", ")))
+        .collect();
+    Err(Error::input(
+        Path::new("merge"),
+        KeyPath::default(),
+        format!(
+            "the shards were run from different sweep or scenario file contents; {}",
+            list.join("; ")
+        ),
+    ))
 }
 
 /// `lambdasim merge`: combine the outputs of `--shard 1/N … N/N` into the files of one
@@ -957,6 +1046,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: bool) -> Result<SweepReport, 
         .iter()
         .map(|d| read_shard(d))
         .collect::<Result<Vec<_>, Error>>()?;
+    check_same_contents(&parts, dirs)?;
     let first = &parts[0];
     let n = first.shard.n;
     let mut seen = vec![None::<&Path>; n];
@@ -1019,6 +1109,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: bool) -> Result<SweepReport, 
         points_total: first.points_total,
         replications: first.replications,
         shard: Shard { k: 1, n: 1 },
+        content_hash: first.content_hash.clone(),
         rows,
     };
     prepare_dir(out)?;

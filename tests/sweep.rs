@@ -396,3 +396,96 @@ fn student_t_quantiles() {
             && (2.0 - lo - (hi - 2.0)).abs() < 1e-12
     );
 }
+
+/// 64-bit FNV-1a over each file's length (u64, little endian) and bytes, written here from the
+/// published constants, independently of the crate's implementation.
+fn fnv1a(files: &[&[u8]]) -> String {
+    let mut h: u64 = 14695981039346656037;
+    for f in files {
+        for b in (f.len() as u64).to_le_bytes().iter().chain(f.iter()) {
+            h ^= *b as u64;
+            h = h.wrapping_mul(1099511628211);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[test]
+fn merge_refuses_shards_of_different_scenario_contents_and_names_them() {
+    let (dir, sweep_file) = setup();
+    let d = dir.path();
+    let shard = |k: usize, out: &str| {
+        lambdasim()
+            .arg("sweep")
+            .arg(&sweep_file)
+            .args(["--shard", &format!("{k}/3"), "--jobs", "1", "--out"])
+            .arg(d.join(out))
+            .assert()
+            .success();
+    };
+    shard(1, "a1");
+    shard(2, "a2");
+    // The manifest carries the hash of the sweep file and the scenario, byte for byte.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("a1/manifest.json")).unwrap()).unwrap();
+    let expected = fnv1a(&[GRID.as_bytes(), SMALL.as_bytes()]);
+    assert_eq!(manifest["content_hash"].as_str(), Some(expected.as_str()));
+    // Shard 3 is run after the scenario was edited (a longer spike): same grid, other results.
+    let edited = SMALL.replace("length = \"10s\"", "length = \"12s\"");
+    write(d, "small.toml", &edited);
+    shard(3, "b3");
+    let out = lambdasim()
+        .arg("merge")
+        .args(["a1", "a2", "b3"].map(|s| d.join(s)))
+        .arg("--out")
+        .arg(d.join("merged"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let other = fnv1a(&[GRID.as_bytes(), edited.as_bytes()]);
+    assert!(
+        err.contains("different sweep or scenario file contents"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("content_hash {expected}: shards 1/3")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("content_hash {other}: shards 3/3")),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!d.join("merged/results.csv").exists());
+    // Rerunning shard 3 from the original scenario makes the set mergeable again.
+    write(d, "small.toml", SMALL);
+    shard(3, "a3");
+    lambdasim()
+        .arg("merge")
+        .args(["a1", "a2", "a3"].map(|s| d.join(s)))
+        .arg("--out")
+        .arg(d.join("merged"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn content_hash_covers_files_the_scenario_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scenario = "[[traffic]]\nload = { kind = \"trace\", path = \"t.csv\" }\n";
+    write(d, "s.toml", scenario);
+    write(d, "t.csv", "second,count\n0,5\n");
+    let sweep_text = "scenario = \"s.toml\"\n";
+    let sweep_file = write(d, "w.toml", sweep_text);
+    let hash = || sweep::content_hash(&sweep::load(&sweep_file).unwrap()).unwrap();
+    let with_trace = fnv1a(&[
+        sweep_text.as_bytes(),
+        scenario.as_bytes(),
+        b"second,count\n0,5\n",
+    ]);
+    assert_eq!(hash(), with_trace);
+    write(d, "t.csv", "second,count\n0,6\n");
+    assert_ne!(hash(), with_trace);
+}
