@@ -205,7 +205,7 @@ submit_slurm() { # OUT LAMBDASIM ARGS... -> sets ARRAY_JOB MERGE_JOB
 rc=0
 SLURM_ARRAY_TASK_ID=0 OUT="$W/x" LAMBDASIM="$BIN" examples/cluster/slurm-array.sh --task "$SWEEP" 4 \
     2>"$W/err" || rc=$?
-[[ $rc == 2 ]] && grep -q 'outside 1..4' "$W/err" || fail "array task 0 of 4 was not refused"
+{ [[ $rc == 2 ]] && grep -q 'outside 1..4' "$W/err"; } || fail "array task 0 of 4 was not refused"
 rc=0
 examples/cluster/slurm-array.sh "$SWEEP" 4 --array=0-3 2>"$W/err" || rc=$?
 [[ $rc == 2 ]] || fail "an --array option was not refused"

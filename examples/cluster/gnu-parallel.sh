@@ -54,8 +54,9 @@ AT_ONCE=$((CORES / JOBS_PER_SHARD > 0 ? CORES / JOBS_PER_SHARD : 1))
 mkdir -p -- "$OUT/logs"
 
 # -q quotes every word of the command, so paths with spaces or quotes stay one argument; parallel
-# still replaces {} inside them. Every shard runs even if one fails, so only the failed ones need
-# a re-run.
+# still replaces {} inside them (the single-quoted sh script expands its own arguments). Every
+# shard runs even if one fails, so only the failed ones need a re-run.
+# shellcheck disable=SC2016
 if ! printf '%s\n' "${KS[@]}" | parallel -q -j "$AT_ONCE" --joblog "$OUT/logs/parallel.joblog" "$@" \
     sh -c 'log=$1; shift; exec "$@" >"$log" 2>&1' sh "$OUT/logs/shard-{}-of-$SHARDS.log" \
     "$LAMBDASIM" sweep "$SWEEP" --shard "{}/$SHARDS" --jobs "$JOBS_PER_SHARD" \

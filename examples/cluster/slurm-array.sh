@@ -13,7 +13,9 @@
 #   (e.g. `--cpus-per-task=2 --time=00:20:00 --partition=short`), and command-line options
 #   override the #SBATCH lines below. A task asking for more CPUs than any node has pends forever
 #   (Reason=PartitionConfig), so size --cpus-per-task to your nodes. Each shard uses all the CPUs
-#   of its task (--jobs $SLURM_CPUS_PER_TASK).
+#   of its task (--jobs $SLURM_CPUS_PER_TASK). Options for both the shards and the merge job
+#   (account, partition, memory) go in sbatch's input variables, e.g. SBATCH_ACCOUNT=proj
+#   SBATCH_PARTITION=short SBATCH_MEM_PER_NODE=2G (merge holds about 1 KB per result row).
 # - Outputs: $OUT/shard-K-of-N/ per shard and the merged files in $OUT (default
 #   output/<sweep file name>/); logs in $OUT/logs/, a folder this script creates before
 #   submitting (Slurm does not create the folder of --output; a job whose log folder is missing
