@@ -132,11 +132,12 @@ fn round_trip_recovers_the_configuration_and_compares_near_zero() {
     };
     // Tolerances: a new random run of the same traffic. Invocations differ only where the
     // spike throttles (Poisson placement within a minute); the maximum of ~25-60 busy
-    // environments per minute varies by a few; percentiles of ~12 000 draws by ~1-3 %.
+    // environments per minute varies by a few (and the first minute's cold starts take the
+    // runtime preset's INIT: metrics carry no INIT); percentiles of ~12 000 draws by ~1-3 %.
     for (metric, tol) in [
         ("Invocations", 1.0),
         ("Throttles", 5.0),
-        ("ConcurrentExecutions", 6.0),
+        ("ConcurrentExecutions", 8.0),
         ("Duration.p50", 3.0),
         ("Duration.p90", 3.0),
         ("Duration.p99", 8.0),

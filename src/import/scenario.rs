@@ -50,7 +50,7 @@ pub struct ImportReport {
 impl ImportReport {
     pub fn text(&self) -> String {
         let mut s = format!(
-            "imported {} : {} periods of {} s from {} (UTC)\n",
+            "imported {}: {} periods of {} s from {} (UTC)\n",
             self.function,
             self.periods,
             self.period_s,
@@ -431,13 +431,17 @@ pub fn write_scenario(obs: &Observed, opts: &ImportOptions) -> Result<ImportRepo
             None
         }
     };
-    let memory = opts
-        .memory_mb
-        .or(obs.logs.as_ref().and_then(|l| l.memory_mb))
-        .unwrap_or_else(|| {
+    let memory = match (opts.memory_mb, obs.logs.as_ref().and_then(|l| l.memory_mb)) {
+        (Some(m), _) => m,
+        (None, Some(m)) => {
+            notes.push(format!("memory: {m} MB (Memory Size of the REPORT lines)"));
+            m
+        }
+        (None, None) => {
             notes.push("memory: 128 MB default (no REPORT lines; set it with --memory-mb)".into());
             128
-        });
+        }
+    };
     let error_rate = match (find(&series, "Errors", Stat::Sum), arr.invocations > 0.0) {
         (Some(e), true) => {
             let total: f64 = e.points.iter().map(|p| p.1).sum();
@@ -523,7 +527,7 @@ pub fn write_scenario(obs: &Observed, opts: &ImportOptions) -> Result<ImportRepo
     write_atomic(out, t.as_bytes())?;
     // The written scenario must load: account options out of range are reported against it.
     crate::app::load_model(out, &[], None)?;
-    notes.push(format!("trace: {} -> {trace_file}", n));
+    notes.push(format!("trace: {n} periods -> {trace_file}"));
     Ok(ImportReport {
         scenario: out.clone(),
         function: name,
