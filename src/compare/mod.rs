@@ -90,9 +90,11 @@ pub fn errors(p: &Pair) -> ErrorRow {
     }
 }
 
-/// Metric label, unit and the simulated value of a bucket for an observed series.
-fn simulated(s: &Series) -> Option<(String, &'static str, fn(&BucketRow) -> f64, bool)> {
-    // (label, unit, value, counts: missing observed periods are zeros)
+/// (label, unit, the bucket's simulated value, counts: missing observed periods are zeros).
+type SimSpec = (String, &'static str, fn(&BucketRow) -> f64, bool);
+
+/// How to read the simulated counterpart of an observed series (None: not comparable).
+fn simulated(s: &Series) -> Option<SimSpec> {
     Some(match (s.metric, s.stat) {
         ("Invocations", Stat::Sum) => (
             "Invocations".into(),
@@ -119,15 +121,9 @@ fn simulated(s: &Series) -> Option<(String, &'static str, fn(&BucketRow) -> f64,
             |r| r.concurrency_mean,
             false,
         ),
-        ("Duration", Stat::P(p)) if p == 50.0 => {
-            ("Duration.p50".into(), "ms", |r| r.latency_p50_ms, false)
-        }
-        ("Duration", Stat::P(p)) if p == 90.0 => {
-            ("Duration.p90".into(), "ms", |r| r.latency_p90_ms, false)
-        }
-        ("Duration", Stat::P(p)) if p == 99.0 => {
-            ("Duration.p99".into(), "ms", |r| r.latency_p99_ms, false)
-        }
+        ("Duration", Stat::P(50.0)) => ("Duration.p50".into(), "ms", |r| r.latency_p50_ms, false),
+        ("Duration", Stat::P(90.0)) => ("Duration.p90".into(), "ms", |r| r.latency_p90_ms, false),
+        ("Duration", Stat::P(99.0)) => ("Duration.p99".into(), "ms", |r| r.latency_p99_ms, false),
         _ => return None,
     })
 }

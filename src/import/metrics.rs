@@ -264,9 +264,12 @@ pub fn identify(label: &str, id: &str) -> Option<(Option<String>, &'static str, 
     Some((function, metric, stat))
 }
 
+/// (Label, Id, (Unix ms, value) points) of one exported series.
+pub type Exported = (String, String, Vec<(i64, f64)>);
+
 /// Writes series as get-metric-data JSON (one page, newest first, as the CLI prints it).
-/// Used by the round-trip tests and to make sample files; `start_ms` is the first period.
-pub fn to_json(series: &[(String, String, Vec<(i64, f64)>)]) -> String {
+/// Used by the round-trip tests (simulated buckets exported as CloudWatch would show them).
+pub fn to_json(series: &[Exported]) -> String {
     let page = Page {
         metric_data_results: Some(
             series
