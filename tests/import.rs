@@ -270,3 +270,53 @@ fn shipped_samples_import_with_gaps_reported() {
         "{text}"
     );
 }
+
+#[test]
+fn mutated_samples_never_panic() {
+    // 600 cut or corrupted versions of the three sample formats: each reads or fails with an
+    // input error (exit 2), never a panic.
+    let tmp = tempfile::tempdir().unwrap();
+    let samples: Vec<(String, Vec<u8>)> = [
+        "orders-metrics.json",
+        "orders-report.log",
+        "orders-insights.csv",
+    ]
+    .iter()
+    .map(|f| {
+        let b = std::fs::read(format!("examples/observed/{f}")).unwrap();
+        (f.to_string(), b[..b.len().min(40_000)].to_vec())
+    })
+    .collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..600 {
+        let (name, bytes) = &samples[i % 3];
+        let mut b = bytes.clone();
+        match next() % 3 {
+            0 => b.truncate((next() as usize) % b.len()),
+            1 => {
+                for _ in 0..4 {
+                    let k = (next() as usize) % b.len();
+                    b[k] = (next() % 256) as u8;
+                }
+            }
+            _ => {
+                let k = (next() as usize) % b.len();
+                b.splice(k..k, b"\",:}]\t\n-1e999".iter().copied());
+            }
+        }
+        let p = tmp.path().join(name);
+        std::fs::write(&p, &b).unwrap();
+        let r = std::panic::catch_unwind(|| import::read_observed(std::slice::from_ref(&p)));
+        match r {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => assert_eq!(e.exit_code(), 2, "{e}"),
+            Err(_) => panic!("panic on mutation {i} of {name}"),
+        }
+    }
+}

@@ -40,7 +40,13 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub fn parse_iso(text: &str) -> Option<i64> {
     let t = text.trim().trim_matches('"');
     let b = t.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
