@@ -148,6 +148,13 @@ fn round_trip_recovers_the_configuration_and_compares_near_zero() {
     for f in ["report.html", "compare-api-ConcurrentExecutions.png"] {
         assert!(out.join(f).exists(), "{f}");
     }
+
+    // What-if: `traffic.api.load.scale=3` replays exactly three times every period's count.
+    let scale: lambdasim::Override = "traffic.api.load.scale=3".parse().unwrap();
+    let (_, model) = lambdasim::app::load_model(&dir.join("api.toml"), &[scale], None).unwrap();
+    let out3 = lambdasim::simulate(&model, &mut lambdasim::stats::NoRecorder);
+    let total: u64 = want.iter().sum();
+    assert_eq!(out3.summary.functions[0].1.requests, 3 * total);
 }
 
 #[test]

@@ -49,6 +49,7 @@ fn draw<DB: DrawingBackend>(
             "time (s)"
         })
         .y_desc(p.unit)
+        .x_label_formatter(&|v| charts::fmt_num(*v))
         .y_label_formatter(&|v| charts::fmt_num(*v))
         .label_style(("sans-serif", 18))
         .axis_desc_style(("sans-serif", 20))
