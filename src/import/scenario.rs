@@ -68,13 +68,12 @@ fn ms(v: f64) -> String {
     format!("{}ms", (v * 1000.0).round() / 1000.0)
 }
 
-/// Invocation-weighted mean of ln(value) over the periods of `s` (weights from `w`).
-fn log_mean(s: &Series, w: Option<&Series>) -> Option<f64> {
+/// Invocation-weighted mean of `f(value)` over the periods of `s` where `f` is defined
+/// (weights from `w`, the Invocations series; 1 where it has no point).
+fn weighted(s: &Series, w: Option<&Series>, f: impl Fn(f64) -> Option<f64>) -> Option<f64> {
     let (mut num, mut den) = (0.0, 0.0);
     for &(t, v) in &s.points {
-        if v <= 0.0 {
-            continue;
-        }
+        let Some(x) = f(v) else { continue };
         let wt = w
             .and_then(|w| {
                 w.points
@@ -83,27 +82,19 @@ fn log_mean(s: &Series, w: Option<&Series>) -> Option<f64> {
                     .map(|i| w.points[i].1)
             })
             .unwrap_or(1.0);
-        num += wt * v.ln();
+        num += wt * x;
         den += wt;
     }
     (den > 0.0).then(|| num / den)
 }
 
+/// Weighted mean of ln(value) over positive values: the log of a weighted geometric mean.
+fn log_mean(s: &Series, w: Option<&Series>) -> Option<f64> {
+    weighted(s, w, |v| (v > 0.0).then(|| v.ln()))
+}
+
 fn weighted_mean(s: &Series, w: Option<&Series>) -> Option<f64> {
-    let (mut num, mut den) = (0.0, 0.0);
-    for &(t, v) in &s.points {
-        let wt = w
-            .and_then(|w| {
-                w.points
-                    .binary_search_by_key(&t, |p| p.0)
-                    .ok()
-                    .map(|i| w.points[i].1)
-            })
-            .unwrap_or(1.0);
-        num += wt * v;
-        den += wt;
-    }
-    (den > 0.0).then(|| num / den)
+    weighted(s, w, Some)
 }
 
 /// Writes one duration per line (sorted), in ms.
