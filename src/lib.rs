@@ -6,11 +6,13 @@
 
 pub mod admission;
 pub mod app;
+pub mod compare;
 pub mod cost;
 pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod import;
 pub mod load;
 pub mod model;
 pub mod output;

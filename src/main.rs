@@ -94,6 +94,23 @@ enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+    /// Import CloudWatch metrics (get-metric-data JSON) and REPORT log lines into a scenario.
+    Import(ImportArgs),
+    /// Run a scenario and compare it with observed CloudWatch metrics: compare.csv, charts, report.html.
+    Compare {
+        scenario: PathBuf,
+        /// The observed metrics: JSON output of `aws cloudwatch get-metric-data`.
+        #[arg(long)]
+        observed: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+        #[arg(long)]
+        no_charts: bool,
+    },
     /// Combine the output folders of `sweep --shard 1/N ... N/N` into one sweep's files.
     Merge {
         #[arg(required = true)]
@@ -104,6 +121,33 @@ enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// get-metric-data JSON, REPORT log lines, or a Logs Insights CSV export (format read from the content).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The scenario to write; its trace and distribution files go next to it.
+    #[arg(long)]
+    out: PathBuf,
+    /// Which function, when the metrics hold several.
+    #[arg(long)]
+    function: Option<String>,
+    #[arg(long)]
+    region: Option<String>,
+    #[arg(long)]
+    concurrency_limit: Option<u32>,
+    #[arg(long)]
+    reserved_concurrency: Option<u32>,
+    #[arg(long)]
+    provisioned_concurrency: Option<u32>,
+    /// Runtime (for the INIT preset when the logs hold no Init Duration).
+    #[arg(long)]
+    runtime: Option<String>,
+    /// Memory, MB (default: from REPORT lines, else 128).
+    #[arg(long)]
+    memory_mb: Option<u32>,
 }
 
 fn parse_time(s: &str) -> Result<lambdasim::Micros, String> {
@@ -202,6 +246,41 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             };
             let report = lambdasim::sweep::run(&opts)?;
             print!("{}", lambdasim::sweep::report_text(&report));
+        }
+        Command::Import(a) => {
+            let opts = lambdasim::import::ImportOptions {
+                files: a.files,
+                out: a.out,
+                function: a.function,
+                region: a.region,
+                concurrency_limit: a.concurrency_limit,
+                reserved_concurrency: a.reserved_concurrency,
+                provisioned_concurrency: a.provisioned_concurrency,
+                runtime: a.runtime,
+                memory_mb: a.memory_mb,
+            };
+            print!("{}", lambdasim::import::import(&opts)?.text());
+        }
+        Command::Compare {
+            scenario,
+            observed,
+            out,
+            seed,
+            set,
+            no_charts,
+        } => {
+            let opts = lambdasim::compare::CompareOptions {
+                scenario,
+                observed,
+                out,
+                overrides: set,
+                seed,
+                charts: !no_charts,
+            };
+            print!(
+                "{}",
+                lambdasim::compare::table(&lambdasim::compare::compare(&opts)?)
+            );
         }
         Command::Merge {
             dirs,
