@@ -77,19 +77,23 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         &out_dir.join("summary.json"),
         summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
     )?;
-    output::write_atomic(
-        &out_dir.join("scenario.resolved.toml"),
-        resolved_toml(&s).as_bytes(),
-    )?;
+    let resolved = resolved_toml(&s);
+    output::write_atomic(&out_dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
     let svgs = if opts.charts {
         output::charts::write_all(&out_dir, &model, &chart, &out)?
     } else {
         Vec::new()
     };
     drop(chart);
+    // The narration re-simulates the same model and seed (explain reads its own bucket rows).
+    let narration = crate::explain::explain(&model, &opts.scenario, &Default::default()).ok();
+    let text = output::report::ReportText {
+        resolved_toml: &resolved,
+        narration: narration.as_deref(),
+    };
     output::write_atomic(
         &out_dir.join("report.html"),
-        output::report::render(&s, &out.summary, &whatif, &svgs).as_bytes(),
+        output::report::render(&s, &out.summary, &whatif, &svgs, &text).as_bytes(),
     )?;
     Ok(RunReport {
         out_dir,
