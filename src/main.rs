@@ -94,6 +94,17 @@ enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+    /// Serve a local page to play with a scenario: sliders rerun it and redraw charts and narration.
+    Serve {
+        /// Scenario file (default: the built-in spiky-api example).
+        scenario: Option<PathBuf>,
+        /// Port (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on; the default keeps the page on this machine.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+    },
     /// Combine the output folders of `sweep --shard 1/N ... N/N` into one sweep's files.
     Merge {
         #[arg(required = true)]
@@ -203,6 +214,15 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             let report = lambdasim::sweep::run(&opts)?;
             print!("{}", lambdasim::sweep::report_text(&report));
         }
+        Command::Serve {
+            scenario,
+            port,
+            bind,
+        } => lambdasim::serve::serve(&lambdasim::serve::ServeOptions {
+            scenario,
+            bind,
+            port,
+        })?,
         Command::Merge {
             dirs,
             out,
