@@ -46,6 +46,15 @@ enum Command {
         /// Summary on stdout as a table or JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Also write the scaling diagram as an animation: scaling.gif and scaling.svg.
+        #[arg(long)]
+        animate: bool,
+        /// Start of the animated window, e.g. 30s or 2m.
+        #[arg(long, value_parser = parse_time)]
+        from: Option<lambdasim::Micros>,
+        /// End of the animated window, e.g. 5m.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<lambdasim::Micros>,
     },
     /// Validate a scenario and print it with every default filled in.
     Check {
@@ -148,6 +157,9 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             no_charts,
             no_whatif,
             format,
+            animate,
+            from,
+            to,
         } => {
             let opts = app::RunOptions {
                 scenario,
@@ -157,6 +169,9 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 charts: !no_charts,
                 progress: std::io::stderr().is_terminal(),
                 no_whatif,
+                animate,
+                from,
+                to,
             };
             let report = app::run(&opts)?;
             match format {
