@@ -213,7 +213,10 @@ fn draw<DB: DrawingBackend>(
     } else {
         format!("Scaling — {}   ({} per bar)", a.scenario, clock(a.step_s))
     };
-    let body = root.margin(8, 0, 0, 0).titled(&title, font(20)).map_err(e)?;
+    let body = root
+        .margin(8, 0, 0, 0)
+        .titled(&title, font(20))
+        .map_err(e)?;
     let (legend, plot) = body.split_vertically(56);
     let quota = if a.per_function {
         "scaling tokens available (sum over functions)"
@@ -243,11 +246,18 @@ fn draw<DB: DrawingBackend>(
                 .map_err(e)?;
         } else {
             legend
-                .draw(&PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)))
+                .draw(&PathElement::new(
+                    vec![(x, y), (x + 22, y)],
+                    c.stroke_width(3),
+                ))
                 .map_err(e)?;
         }
         legend
-            .draw(&Text::new(label.to_string(), (x + 28, y - 8), style.clone()))
+            .draw(&Text::new(
+                label.to_string(),
+                (x + 28, y - 8),
+                style.clone(),
+            ))
             .map_err(e)?;
     }
     let mut chart = ChartBuilder::on(&plot.margin(0, 16, 8, 8))
@@ -292,7 +302,10 @@ fn draw<DB: DrawingBackend>(
     chart
         .draw_series(LineSeries::new(
             shown.iter().flat_map(|s| {
-                [(s.t, s.quota_available), (s.t + a.step_s, s.quota_available)]
+                [
+                    (s.t, s.quota_available),
+                    (s.t + a.step_s, s.quota_available),
+                ]
             }),
             TOKENS.stroke_width(3),
         ))
@@ -332,7 +345,11 @@ pub fn write_gif(a: &Animation, path: &Path) -> Result<(), Error> {
                 root.present().map_err(e)?;
             }
             let idx: Vec<u8> = rgb.chunks_exact(3).map(|p| pal.index(p)).collect();
-            let delay = if k == a.frames() { 100 + FRAME_MS / 10 } else { FRAME_MS / 10 };
+            let delay = if k == a.frames() {
+                100 + FRAME_MS / 10
+            } else {
+                FRAME_MS / 10
+            };
             let frame = delta_frame(&prev, &idx, w, h, delay as u16);
             enc.write_frame(&frame).map_err(e)?;
             prev = idx;
@@ -372,10 +389,16 @@ impl Palette {
             }
         }
         colors.truncate(TRANSPARENT as usize);
-        let exact = colors[..6].iter().enumerate().map(|(i, c)| (*c, i as u8)).collect();
+        let exact = colors[..6]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i as u8))
+            .collect();
         let nearest = |p: [i32; 3]| {
             let d = |c: &[u8; 3]| (0..3).map(|i| (c[i] as i32 - p[i]).pow(2)).sum::<i32>();
-            (0..colors.len()).min_by_key(|&i| d(&colors[i])).unwrap_or(0) as u8
+            (0..colors.len())
+                .min_by_key(|&i| d(&colors[i]))
+                .unwrap_or(0) as u8
         };
         let mut lut = vec![0u8; 32 * 32 * 32];
         for (i, slot) in lut.iter_mut().enumerate() {
@@ -409,8 +432,13 @@ fn delta_frame<'a>(prev: &[u8], cur: &[u8], w: usize, h: usize, delay: u16) -> g
             (Some(&a), Some(&b)) => {
                 y0 = a;
                 y1 = b + 1;
-                x0 = (0..w).find(|&x| (y0..y1).any(|y| changed(x, y))).unwrap_or(0);
-                x1 = (0..w).rev().find(|&x| (y0..y1).any(|y| changed(x, y))).map_or(w, |x| x + 1);
+                x0 = (0..w)
+                    .find(|&x| (y0..y1).any(|y| changed(x, y)))
+                    .unwrap_or(0);
+                x1 = (0..w)
+                    .rev()
+                    .find(|&x| (y0..y1).any(|y| changed(x, y)))
+                    .map_or(w, |x| x + 1);
             }
             // Nothing changed: one transparent pixel keeps the frame (and its delay).
             _ => (x0, y0, x1, y1) = (0, 0, 1, 1),
@@ -444,7 +472,8 @@ pub fn render_svg(a: &Animation) -> Result<String, Error> {
     let mut s = String::new();
     let (xr, yr) = {
         let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
-        let r = draw(a, a.frames(), false, &root).map_err(|m| Error::runtime(format!("scaling.svg: {m}")))?;
+        let r = draw(a, a.frames(), false, &root)
+            .map_err(|m| Error::runtime(format!("scaling.svg: {m}")))?;
         root.present()
             .map_err(|m| Error::runtime(format!("scaling.svg: {m:?}")))?;
         r
