@@ -62,6 +62,9 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
         let Ok(mut stream) = stream else { continue };
         if live.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             live.fetch_sub(1, Ordering::SeqCst);
+            // Read what the client sent (briefly) so the answer is not lost to a reset.
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+            let _ = read_request(&stream);
             let _ = respond(
                 &mut stream,
                 "503 Service Unavailable",
