@@ -140,6 +140,18 @@ fn serve_caps_work_and_connections() {
         v["ms"].as_f64().unwrap() < 1000.0,
         "refused before simulating"
     );
+    // A long run with little load is capped by its time-series rows (90 days of 1 s buckets).
+    let v = run_json(
+        &srv.addr,
+        "set=duration%3D%2290d%22&set=traffic.0.load%3D%7Bkind%3D%22constant%22%2Crps%3D0.01%7D",
+    );
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("the page records at most 2000000"),
+        "{v}"
+    );
     let v = run_json(&srv.addr, "scale=traffic.0.load%3D1000");
     assert!(
         v["error"]

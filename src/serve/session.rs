@@ -21,6 +21,9 @@ use std::time::Instant;
 /// from its load shapes): about two seconds of simulation on one core. `lambdasim run` has
 /// no such cap.
 pub const MAX_REQUESTS: f64 = 3_000_000.0;
+/// Most time-series rows (buckets × (functions + 1)) one page run may produce: long runs
+/// with little load cost bucket closings, not requests.
+pub const MAX_ROWS: u64 = 2_000_000;
 /// Scale factors a page control may send.
 pub const SCALE_RANGE: (f64, f64) = (0.01, 100.0);
 /// Most overrides one page request may carry.
@@ -205,6 +208,12 @@ impl Session {
             overrides.push(o);
         }
         let (_, model) = self.load(&overrides)?;
+        let rows = (model.duration.0 / model.bucket.0.max(1)) * (model.functions.len() as u64 + 1);
+        if rows > MAX_ROWS {
+            return Err(Error::runtime(format!(
+                "this run would record {rows} time-series rows; the page records at most {MAX_ROWS} (use a larger bucket or a shorter duration, or `lambdasim run`)"
+            )));
+        }
         let expected = expected_requests(&model);
         if expected > MAX_REQUESTS {
             return Err(Error::runtime(format!(
