@@ -21,6 +21,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// Skip the cost what-ifs (they re-simulate the scenario a few times).
     pub no_whatif: bool,
+    /// Write the scaling animation (`scaling.gif`, `scaling.svg`) for the window `from..to`.
+    pub animate: bool,
+    pub from: Option<crate::time::Micros>,
+    pub to: Option<crate::time::Micros>,
 }
 
 /// A finished run: where its files are and what it produced.
@@ -54,6 +58,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
+    if opts.animate {
+        output::animation::window(&model, opts.from, opts.to)?;
+    }
     output::prepare_dir(&out_dir)?;
     let names = model.functions.iter().map(|f| f.name.clone()).collect();
     let mut rec = CsvRecorder::create(&out_dir.join("timeseries.csv"), names)?;
@@ -77,19 +84,27 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         &out_dir.join("summary.json"),
         summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
     )?;
-    output::write_atomic(
-        &out_dir.join("scenario.resolved.toml"),
-        resolved_toml(&s).as_bytes(),
-    )?;
+    let resolved = resolved_toml(&s);
+    output::write_atomic(&out_dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
     let svgs = if opts.charts {
         output::charts::write_all(&out_dir, &model, &chart, &out)?
     } else {
         Vec::new()
     };
+    if opts.animate {
+        let a = output::animation::Animation::new(&model, &chart, opts.from, opts.to)?;
+        output::animation::write_all(&out_dir, &a)?;
+    }
     drop(chart);
+    // The narration re-simulates the same model and seed (explain reads its own bucket rows).
+    let narration = crate::explain::explain(&model, &opts.scenario, &Default::default()).ok();
+    let text = output::report::ReportText {
+        resolved_toml: &resolved,
+        narration: narration.as_deref(),
+    };
     output::write_atomic(
         &out_dir.join("report.html"),
-        output::report::render(&s, &out.summary, &whatif, &svgs).as_bytes(),
+        output::report::render(&s, &out.summary, &whatif, &svgs, &text).as_bytes(),
     )?;
     Ok(RunReport {
         out_dir,

@@ -22,6 +22,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod schema;
+pub mod serve;
 pub mod stats;
 pub mod sweep;
 pub mod time;

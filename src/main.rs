@@ -46,6 +46,15 @@ enum Command {
         /// Summary on stdout as a table or JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Also write the scaling diagram as an animation: scaling.gif and scaling.svg.
+        #[arg(long)]
+        animate: bool,
+        /// Start of the animated window, e.g. 30s or 2m.
+        #[arg(long, value_parser = parse_time)]
+        from: Option<lambdasim::Micros>,
+        /// End of the animated window, e.g. 5m.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<lambdasim::Micros>,
     },
     /// Validate a scenario and print it with every default filled in.
     Check {
@@ -110,6 +119,16 @@ enum Command {
         set: Vec<Override>,
         #[arg(long)]
         no_charts: bool,
+    /// Serve a local page to play with a scenario: sliders rerun it and redraw charts and narration.
+    Serve {
+        /// Scenario file (default: the built-in spiky-api example).
+        scenario: Option<PathBuf>,
+        /// Port (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on; the default keeps the page on this machine.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
     },
     /// Combine the output folders of `sweep --shard 1/N ... N/N` into one sweep's files.
     Merge {
@@ -181,6 +200,9 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             no_charts,
             no_whatif,
             format,
+            animate,
+            from,
+            to,
         } => {
             let opts = app::RunOptions {
                 scenario,
@@ -190,6 +212,9 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 charts: !no_charts,
                 progress: std::io::stderr().is_terminal(),
                 no_whatif,
+                animate,
+                from,
+                to,
             };
             let report = app::run(&opts)?;
             match format {
@@ -282,6 +307,15 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 lambdasim::compare::table(&lambdasim::compare::compare(&opts)?)
             );
         }
+        Command::Serve {
+            scenario,
+            port,
+            bind,
+        } => lambdasim::serve::serve(&lambdasim::serve::ServeOptions {
+            scenario,
+            bind,
+            port,
+        })?,
         Command::Merge {
             dirs,
             out,

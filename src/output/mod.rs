@@ -4,6 +4,7 @@
 //! Every file is written atomically (a temporary file in the same folder, then a rename), so an
 //! interrupted run never leaves a truncated file behind.
 
+pub mod animation;
 pub mod charts;
 pub mod report;
 pub mod summary;

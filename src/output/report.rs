@@ -1,5 +1,6 @@
 //! `report.html`: one self-contained page (no network, no script) with the scenario, the
-//! summary table per function and the SVG charts inline.
+//! summary table per function, the `explain` narration, the SVG charts inline and the resolved
+//! scenario (collapsed), so a shared report can be read on its own and its run reproduced.
 
 use super::summary::ROWS;
 use crate::scenario::Scenario;
@@ -88,7 +89,16 @@ table{border-collapse:collapse;font-size:14px;margin:12px 0 24px}\
 th,td{border:1px solid #ddd;padding:4px 10px}td{text-align:right;font-variant-numeric:tabular-nums}\
 tbody th{text-align:left;font-weight:normal;background:#fafafa}thead th{background:#f0f0f0}\
 figure{margin:0 0 28px}figure svg{width:100%;height:auto;border:1px solid #eee}\
-figcaption{font-size:14px;color:#555}";
+figcaption{font-size:14px;color:#555}\
+pre{background:#f7f7f7;border:1px solid #eee;padding:10px;overflow-x:auto;font-size:13px}\
+details summary{cursor:pointer;font-weight:bold}";
+
+/// What a report page shows beyond the summary: the resolved scenario text (`lambdasim run`
+/// on it reproduces the run) and the narration of `lambdasim explain` (None when it failed).
+pub struct ReportText<'a> {
+    pub resolved_toml: &'a str,
+    pub narration: Option<&'a str>,
+}
 
 /// The whole page. `charts` holds (name, svg) pairs; empty when charts were skipped.
 pub fn render(
@@ -96,6 +106,7 @@ pub fn render(
     summary: &Summary,
     whatif: &[(String, WhatIf)],
     charts: &[(String, String)],
+    text: &ReportText,
 ) -> String {
     let mut out = String::new();
     let _ = write!(
@@ -125,6 +136,13 @@ pub fn render(
     );
     out.push_str("<h2>Summary</h2>\n");
     out.push_str(&summary_table(summary));
+    if let Some(n) = text.narration {
+        let _ = writeln!(
+            out,
+            "<h2>What happened</h2>\n<p class=\"meta\">The narration of <code>lambdasim explain</code> for this scenario and seed.</p>\n<pre id=\"narration\">{}</pre>",
+            escape(n.trim_end())
+        );
+    }
     if !whatif.is_empty() {
         let _ = writeln!(
             out,
@@ -157,6 +175,11 @@ pub fn render(
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "<h2>Inputs</h2>\n<details id=\"inputs\">\n<summary>scenario.resolved.toml: the scenario with every default filled in</summary>\n<p>Save it as a file and run <code>lambdasim run FILE</code> to reproduce this report.</p>\n<pre>{}</pre>\n</details>",
+        escape(text.resolved_toml.trim_end())
+    );
     out.push_str("</body>\n</html>\n");
     out
 }
