@@ -119,6 +119,7 @@ enum Command {
         set: Vec<Override>,
         #[arg(long)]
         no_charts: bool,
+    },
     /// Serve a local page to play with a scenario: sliders rerun it and redraw charts and narration.
     Serve {
         /// Scenario file (default: the built-in spiky-api example).
