@@ -11,9 +11,34 @@
 //! - `adaptive`: `standard` plus [`AdaptiveLimiter`], the client-side rate limiter.
 
 use crate::rng::Rng;
-use crate::scenario::{RetryMode, RetrySpec};
 use crate::time::Micros;
 use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+/// An AWS SDK retry mode (`retry.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryMode {
+    #[default]
+    None,
+    Legacy,
+    Standard,
+    Adaptive,
+}
+
+/// Client retry policy of sync traffic (AWS SDK retry modes).
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    #[serde(default)]
+    pub mode: RetryMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Micros>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Micros>,
+}
 
 pub const QUOTA_CAPACITY: u32 = 500;
 pub const QUOTA_RETRY_COST: u32 = 5;

@@ -7,10 +7,10 @@
 //! numbers). Every output file is a function of the sorted rows only, so results do not depend on
 //! `--jobs`, and `merge` of `--shard 1/N … N/N` writes the same bytes as one unsharded sweep.
 
-use crate::app::load_model;
 use crate::error::{Error, KeyPath};
 use crate::output::{prepare_dir, write_atomic};
 use crate::rng::replication_seed;
+use crate::run::load_model;
 use crate::run::simulate;
 use crate::scenario::source::locate;
 use crate::scenario::Override;

@@ -9,11 +9,12 @@ pub mod source;
 pub mod validate;
 
 use crate::dist::DistSpec;
-use crate::load::LoadSpec;
 use crate::presets;
 use crate::time::Micros;
 use serde::{Deserialize, Serialize};
 
+pub use crate::load::{Arrivals, LoadSpec};
+pub use crate::retry::{RetryMode, RetrySpec};
 pub use source::{load, load_str, Override};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -118,6 +119,26 @@ impl Default for Account {
 }
 
 impl Account {
+    /// The scaling budget's refill rule: (environments per step, step interval, refill), each
+    /// the value set in the file or else the default of the scaling mode. [`Scenario::resolve`]
+    /// writes these into the scenario and [`crate::model::Model::build`] reads them, so the two
+    /// cannot disagree.
+    pub fn scale_rule(&self) -> (u32, Micros, Refill) {
+        let (step, interval, refill) = match self.scaling {
+            Scaling::PerFunction => (
+                presets::PER_FUNCTION_STEP,
+                presets::PER_FUNCTION_INTERVAL,
+                Refill::Continuous,
+            ),
+            Scaling::Burst => (presets::BURST_STEP, presets::BURST_INTERVAL, Refill::Step),
+        };
+        (
+            self.scale_step.unwrap_or(step),
+            self.scale_interval.unwrap_or(interval),
+            self.scale_refill.unwrap_or(refill),
+        )
+    }
+
     /// Capacity of a scaling token bucket (per function, or the account's in burst mode).
     pub fn bucket_capacity(&self) -> u32 {
         match self.scaling {
@@ -203,39 +224,6 @@ pub enum Invocation {
     Async,
     Sqs,
     Stream,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Arrivals {
-    #[default]
-    Poisson,
-    /// Evenly spaced.
-    Uniform,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum RetryMode {
-    #[default]
-    None,
-    Legacy,
-    Standard,
-    Adaptive,
-}
-
-/// Client retry policy of sync traffic (AWS SDK retry modes).
-#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySpec {
-    #[serde(default)]
-    pub mode: RetryMode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_attempts: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<Micros>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cap: Option<Micros>,
 }
 
 /// Async invocation settings. Source: AWS-FACTS.md "Invocation models and retries" (Async).
@@ -453,17 +441,10 @@ impl Scenario {
         if a.scaling == Scaling::Burst && a.burst_quota.is_none() {
             a.burst_quota = Some(presets::burst_quota(&a.region));
         }
-        let (step, interval, refill) = match a.scaling {
-            Scaling::PerFunction => (
-                presets::PER_FUNCTION_STEP,
-                presets::PER_FUNCTION_INTERVAL,
-                Refill::Continuous,
-            ),
-            Scaling::Burst => (presets::BURST_STEP, presets::BURST_INTERVAL, Refill::Step),
-        };
-        a.scale_step.get_or_insert(step);
-        a.scale_interval.get_or_insert(interval);
-        a.scale_refill.get_or_insert(refill);
+        let (step, interval, refill) = a.scale_rule();
+        a.scale_step = Some(step);
+        a.scale_interval = Some(interval);
+        a.scale_refill = Some(refill);
         for f in &mut self.functions {
             if f.init.is_none() {
                 if let Some(p) = presets::runtime(&f.runtime) {
