@@ -22,7 +22,7 @@ use crate::model::Model;
 use crate::run::simulate;
 use crate::scenario::{Invocation, Refill, Scaling};
 use crate::stats::summary::FunctionSummary;
-use crate::stats::{BucketRow, Recorder};
+use crate::stats::{BucketRow, Recorder, TokensKept};
 use crate::time::Micros;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,17 +68,6 @@ struct WindowRecorder {
     width: Micros,
 }
 
-/// `b` (the later bucket) joins `a`.
-fn join(a: &mut BucketRow, b: &BucketRow) {
-    a.add_counts(b);
-    a.concurrency_max = a.concurrency_max.max(b.concurrency_max);
-    a.scaling_tokens = a.scaling_tokens.min(b.scaling_tokens);
-    a.queue_depth = a.queue_depth.max(b.queue_depth);
-    a.queue_oldest_age_ms = a.queue_oldest_age_ms.max(b.queue_oldest_age_ms);
-    a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
-    a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);
-}
-
 impl WindowRecorder {
     fn coarsen(&mut self) {
         for rows in &mut self.rows {
@@ -86,7 +75,7 @@ impl WindowRecorder {
             for pair in rows.chunks(2) {
                 let mut r = pair[0].clone();
                 if let Some(b) = pair.get(1) {
-                    join(&mut r, b);
+                    r.merge_later(b, TokensKept::Min);
                 }
                 out.push(r);
             }
@@ -106,7 +95,9 @@ impl Recorder for WindowRecorder {
             // A row joins the last kept one while that one still spans less than `width`.
             let kept = &mut self.rows[k];
             match kept.last_mut() {
-                Some(last) if r.start.0 < last.start.0 + self.width.0 => join(last, r),
+                Some(last) if r.start.0 < last.start.0 + self.width.0 => {
+                    last.merge_later(r, TokensKept::Min)
+                }
                 _ => kept.push(r.clone()),
             }
         }
@@ -435,7 +426,7 @@ pub fn reason_text(model: &Model, f: usize, k: usize) -> String {
         },
         _ => format!(
             "rate limit: {} invocations per second ({} x account limit)",
-            a.rps_limit_factor as u64 * a.concurrency_limit as u64,
+            a.rps_limit(),
             a.rps_limit_factor
         ),
     }

@@ -57,6 +57,14 @@ pub struct AccountModel {
     pub unreserved_pool: u32,
 }
 
+impl AccountModel {
+    /// Requests per second the account accepts: `rps_limit_factor` × the account's concurrency
+    /// limit (docs/platform.md "Concurrency limits"). The one place this product is formed.
+    pub fn rps_limit(&self) -> u64 {
+        self.rps_limit_factor as u64 * self.concurrency_limit as u64
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Model {
     pub name: String,

@@ -1,6 +1,6 @@
 //! Client retry policies of sync callers (AWS SDK retry modes).
 //!
-//! Source: AWS-FACTS.md "Invocation models and retries" (Sync). SDKs retry throttles (HTTP 429);
+//! Source: docs/platform.md "Invocation models and retries" (Sync). SDKs retry throttles (HTTP 429);
 //! a function error or a function timeout comes back inside a successful Invoke response, so it
 //! is not retried.
 //! - `standard`: 3 attempts; the delay before retry i is U(0,1) x min(base x 2^(i-1), cap)
@@ -108,7 +108,7 @@ impl RetryPolicy {
 }
 
 /// The client-side rate limiter of the `adaptive` retry mode, after botocore's
-/// `ClientRateLimiter` (AWS-FACTS.md "Invocation models and retries", Sync, `adaptive`).
+/// `ClientRateLimiter` (docs/platform.md "Invocation models and retries", Sync, `adaptive`).
 ///
 /// Off until the first throttle. Then every send takes a token from a bucket refilled at the
 /// current rate (at least 0.5 per second, capacity max(rate, 1)); a send without a token waits

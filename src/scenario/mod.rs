@@ -205,7 +205,7 @@ fn default_memory() -> u32 {
 fn default_timeout() -> Micros {
     Micros::from_secs(3)
 }
-/// Source: AWS-FACTS.md "Execution environments" (idle reclaim 5-15 minutes, lifetime 2 h).
+/// Source: docs/platform.md "Execution environments" (idle reclaim 5-15 minutes, lifetime 2 h).
 fn default_idle_timeout() -> DistSpec {
     DistSpec::Uniform {
         min: Micros::from_secs(300),
@@ -226,7 +226,7 @@ pub enum Invocation {
     Stream,
 }
 
-/// Async invocation settings. Source: AWS-FACTS.md "Invocation models and retries" (Async).
+/// Async invocation settings. Source: docs/platform.md "Invocation models and retries" (Async).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AsyncSpec {
@@ -253,7 +253,7 @@ impl Default for AsyncSpec {
     }
 }
 
-/// SQS event source mapping. Source: AWS-FACTS.md "SQS event source".
+/// SQS event source mapping. Source: docs/platform.md "SQS event source".
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SqsSpec {
@@ -299,7 +299,7 @@ impl Default for SqsSpec {
     }
 }
 
-/// Kinesis / DynamoDB stream event source. Source: AWS-FACTS.md "Kinesis / DynamoDB streams".
+/// Kinesis / DynamoDB stream event source. Source: docs/platform.md "Kinesis / DynamoDB streams".
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StreamSpec {
@@ -372,7 +372,7 @@ pub struct Traffic {
     pub stream: Option<StreamSpec>,
 }
 
-/// Prices, default us-east-1 list prices (AWS-FACTS.md "Prices").
+/// Prices, default us-east-1 list prices (docs/platform.md "Prices").
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Pricing {
@@ -390,7 +390,7 @@ pub struct Pricing {
     pub provisioned_duration_gb_second_x86_64: f64,
     #[serde(default = "p_provd_arm")]
     pub provisioned_duration_gb_second_arm64: f64,
-    /// INIT of on-demand cold starts is billed (AWS-FACTS.md: since 1 Aug 2025).
+    /// INIT of on-demand cold starts is billed (since 1 Aug 2025, docs/platform.md "Prices").
     #[serde(default = "p_true")]
     pub bill_init: bool,
 }

@@ -264,7 +264,7 @@ pub fn validate(s: &Scenario) -> R {
 }
 
 /// The invocation model's own table: present only for its model, every value in AWS's range
-/// (AWS-FACTS.md "Invocation models and retries").
+/// (docs/platform.md "Invocation models and retries").
 fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) -> R {
     let wrong_table = match t.invocation {
         Invocation::Sync => t.async_.is_some() || t.sqs.is_some() || t.stream.is_some(),
