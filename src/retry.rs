@@ -27,16 +27,16 @@ pub enum RetryMode {
 }
 
 /// Client retry policy of sync traffic (AWS SDK retry modes).
+/// Missing keys are filled by [`defaults`] for the mode when the scenario is resolved.
 #[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RetrySpec {
-    #[serde(default)]
     pub mode: RetryMode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Micros>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cap: Option<Micros>,
 }
 

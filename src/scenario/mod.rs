@@ -66,54 +66,38 @@ pub enum Refill {
     Step,
 }
 
+/// The `[account]` table. Every key is optional: a missing key takes its value from
+/// [`Account::default`] (serde's struct-level default), the one place the defaults are written.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Account {
-    #[serde(default = "default_region")]
     pub region: String,
-    #[serde(default = "default_concurrency_limit")]
     pub concurrency_limit: u32,
-    #[serde(default = "default_unreserved_minimum")]
     pub unreserved_minimum: u32,
-    #[serde(default)]
     pub scaling: Scaling,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub burst_quota: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_step: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_interval: Option<Micros>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_refill: Option<Refill>,
-    #[serde(default = "default_rps_factor")]
     pub rps_limit_factor: u32,
-}
-
-fn default_region() -> String {
-    "us-east-1".into()
-}
-fn default_concurrency_limit() -> u32 {
-    1000
-}
-fn default_unreserved_minimum() -> u32 {
-    100
-}
-fn default_rps_factor() -> u32 {
-    presets::RPS_LIMIT_FACTOR
 }
 
 impl Default for Account {
     fn default() -> Self {
         Account {
-            region: default_region(),
-            concurrency_limit: default_concurrency_limit(),
-            unreserved_minimum: default_unreserved_minimum(),
+            region: "us-east-1".into(),
+            concurrency_limit: 1000,
+            unreserved_minimum: 100,
             scaling: Scaling::default(),
             burst_quota: None,
             scale_step: None,
             scale_interval: None,
             scale_refill: None,
-            rps_limit_factor: default_rps_factor(),
+            rps_limit_factor: presets::RPS_LIMIT_FACTOR,
         }
     }
 }
@@ -227,71 +211,47 @@ pub enum Invocation {
 }
 
 /// Async invocation settings. Source: docs/platform.md "Invocation models and retries" (Async).
+/// Missing keys take their values from [`AsyncSpec::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AsyncSpec {
-    #[serde(default = "default_async_retries")]
     pub maximum_retry_attempts: u32,
-    #[serde(default = "default_event_age")]
     pub maximum_event_age: Micros,
-    #[serde(default)]
     pub dlq: bool,
 }
-fn default_async_retries() -> u32 {
-    2
-}
-fn default_event_age() -> Micros {
-    Micros::from_secs(6 * 3600)
-}
+
 impl Default for AsyncSpec {
     fn default() -> Self {
         AsyncSpec {
             maximum_retry_attempts: 2,
-            maximum_event_age: default_event_age(),
+            maximum_event_age: Micros::from_secs(6 * 3600),
             dlq: false,
         }
     }
 }
 
-/// SQS event source mapping. Source: docs/platform.md "SQS event source".
+/// SQS event source mapping. Source: docs/platform.md "SQS event source". Missing keys take
+/// their values from [`SqsSpec::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SqsSpec {
-    #[serde(default = "default_sqs_batch")]
     pub batch_size: u32,
-    #[serde(default)]
     pub maximum_batching_window: Micros,
-    #[serde(default = "default_sqs_max_concurrency")]
     pub maximum_concurrency: u32,
-    #[serde(default = "default_visibility")]
     pub visibility_timeout: Micros,
-    #[serde(default = "default_receive_count")]
     pub max_receive_count: u32,
-    #[serde(default)]
     pub report_batch_item_failures: bool,
     /// Fraction of messages that always fail (poison messages; lambdasim extension).
-    #[serde(default)]
     pub poison_rate: f64,
 }
-fn default_sqs_batch() -> u32 {
-    10
-}
-fn default_sqs_max_concurrency() -> u32 {
-    1000
-}
-fn default_visibility() -> Micros {
-    Micros::from_secs(30)
-}
-fn default_receive_count() -> u32 {
-    5
-}
+
 impl Default for SqsSpec {
     fn default() -> Self {
         SqsSpec {
             batch_size: 10,
             maximum_batching_window: Micros::ZERO,
             maximum_concurrency: 1000,
-            visibility_timeout: default_visibility(),
+            visibility_timeout: Micros::from_secs(30),
             max_receive_count: 5,
             report_batch_item_failures: false,
             poison_rate: 0.0,
@@ -299,45 +259,25 @@ impl Default for SqsSpec {
     }
 }
 
-/// Kinesis / DynamoDB stream event source. Source: docs/platform.md "Kinesis / DynamoDB streams".
+/// Kinesis / DynamoDB stream event source. Source: docs/platform.md "Kinesis / DynamoDB
+/// streams". Missing keys take their values from [`StreamSpec::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct StreamSpec {
-    #[serde(default = "default_shards")]
     pub shards: u32,
-    #[serde(default = "default_one")]
     pub parallelization_factor: u32,
-    #[serde(default = "default_stream_batch")]
     pub batch_size: u32,
-    #[serde(default = "default_minus_one")]
+    /// -1: retry until the record expires.
     pub maximum_retry_attempts: i64,
-    #[serde(default = "default_record_age")]
     pub maximum_record_age: Micros,
-    #[serde(default)]
     pub bisect_batch_on_function_error: bool,
     /// Records that run out of retries or age go to an on-failure destination (counted `dlq`)
     /// instead of being skipped (counted `dropped`). lambdasim extension.
-    #[serde(default)]
     pub on_failure_destination: bool,
     /// Fraction of records that always fail (poison records; lambdasim extension).
-    #[serde(default)]
     pub poison_rate: f64,
 }
-fn default_shards() -> u32 {
-    4
-}
-fn default_one() -> u32 {
-    1
-}
-fn default_stream_batch() -> u32 {
-    100
-}
-fn default_minus_one() -> i64 {
-    -1
-}
-fn default_record_age() -> Micros {
-    Micros::from_secs(24 * 3600)
-}
+
 impl Default for StreamSpec {
     fn default() -> Self {
         StreamSpec {
@@ -345,7 +285,7 @@ impl Default for StreamSpec {
             parallelization_factor: 1,
             batch_size: 100,
             maximum_retry_attempts: -1,
-            maximum_record_age: default_record_age(),
+            maximum_record_age: Micros::from_secs(24 * 3600),
             bisect_batch_on_function_error: false,
             on_failure_destination: false,
             poison_rate: 0.0,
@@ -372,62 +312,33 @@ pub struct Traffic {
     pub stream: Option<StreamSpec>,
 }
 
-/// Prices, default us-east-1 list prices (docs/platform.md "Prices").
+/// Prices, default us-east-1 list prices (docs/platform.md "Prices"). Missing keys take their
+/// values from [`Pricing::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Pricing {
-    #[serde(default = "p_req")]
     pub request_per_million: f64,
-    #[serde(default = "p_x86")]
     pub gb_second_x86_64: f64,
-    #[serde(default = "p_arm")]
     pub gb_second_arm64: f64,
-    #[serde(default = "p_prov_x86")]
     pub provisioned_gb_second_x86_64: f64,
-    #[serde(default = "p_prov_arm")]
     pub provisioned_gb_second_arm64: f64,
-    #[serde(default = "p_provd_x86")]
     pub provisioned_duration_gb_second_x86_64: f64,
-    #[serde(default = "p_provd_arm")]
     pub provisioned_duration_gb_second_arm64: f64,
     /// INIT of on-demand cold starts is billed (since 1 Aug 2025, docs/platform.md "Prices").
-    #[serde(default = "p_true")]
     pub bill_init: bool,
 }
-fn p_req() -> f64 {
-    presets::prices::REQUEST_PER_MILLION
-}
-fn p_x86() -> f64 {
-    presets::prices::GB_SECOND_X86
-}
-fn p_arm() -> f64 {
-    presets::prices::GB_SECOND_ARM
-}
-fn p_prov_x86() -> f64 {
-    presets::prices::PROVISIONED_GB_SECOND_X86
-}
-fn p_prov_arm() -> f64 {
-    presets::prices::PROVISIONED_GB_SECOND_ARM
-}
-fn p_provd_x86() -> f64 {
-    presets::prices::PROVISIONED_DURATION_GB_SECOND_X86
-}
-fn p_provd_arm() -> f64 {
-    presets::prices::PROVISIONED_DURATION_GB_SECOND_ARM
-}
-fn p_true() -> bool {
-    true
-}
+
 impl Default for Pricing {
     fn default() -> Self {
+        use presets::prices::*;
         Pricing {
-            request_per_million: p_req(),
-            gb_second_x86_64: p_x86(),
-            gb_second_arm64: p_arm(),
-            provisioned_gb_second_x86_64: p_prov_x86(),
-            provisioned_gb_second_arm64: p_prov_arm(),
-            provisioned_duration_gb_second_x86_64: p_provd_x86(),
-            provisioned_duration_gb_second_arm64: p_provd_arm(),
+            request_per_million: REQUEST_PER_MILLION,
+            gb_second_x86_64: GB_SECOND_X86,
+            gb_second_arm64: GB_SECOND_ARM,
+            provisioned_gb_second_x86_64: PROVISIONED_GB_SECOND_X86,
+            provisioned_gb_second_arm64: PROVISIONED_GB_SECOND_ARM,
+            provisioned_duration_gb_second_x86_64: PROVISIONED_DURATION_GB_SECOND_X86,
+            provisioned_duration_gb_second_arm64: PROVISIONED_DURATION_GB_SECOND_ARM,
             bill_init: true,
         }
     }
