@@ -5,6 +5,7 @@
 //! filled in by [`Scenario::resolve`]; [`validate`] checks ranges and cross-field rules. The engine
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
+pub mod limits;
 pub mod source;
 pub mod validate;
 
