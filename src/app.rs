@@ -2,11 +2,11 @@
 //! prints. Tests and sweeps call these directly.
 
 use crate::error::Error;
-use crate::model::Model;
 use crate::output::{self, summary, timeseries::CsvRecorder};
 use crate::presets;
+pub use crate::run::load_model;
 use crate::run::{simulate, RunOutput};
-use crate::scenario::{self, Override, Scenario};
+use crate::scenario::{Override, Scenario};
 use crate::whatif::{whatifs, WhatIf};
 use std::path::{Path, PathBuf};
 
@@ -34,21 +34,6 @@ pub struct RunReport {
     pub output: RunOutput,
     /// Cost what-ifs per function (empty with `no_whatif`).
     pub whatif: Vec<(String, WhatIf)>,
-}
-
-/// Loads a scenario with overrides and seed, and builds its model.
-pub fn load_model(
-    path: &Path,
-    overrides: &[Override],
-    seed: Option<u64>,
-) -> Result<(Scenario, Model), Error> {
-    let mut s = scenario::load(path, overrides)?;
-    if let Some(seed) = seed {
-        s.seed = seed;
-    }
-    let base = path.parent().unwrap_or(Path::new("."));
-    let model = Model::build(&s, base, path)?;
-    Ok((s, model))
 }
 
 /// `lambdasim run`: simulate and write every output file.

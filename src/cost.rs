@@ -1,6 +1,6 @@
 //! Cost of a run: requests, on-demand GB-seconds by architecture (INIT of cold starts
 //! included), and provisioned concurrency (allocation plus its lower duration price).
-//! Prices: AWS-FACTS.md "Prices", overridable in `[pricing]`.
+//! Prices: docs/platform.md "Prices", overridable in `[pricing]`.
 
 use crate::model::FunctionModel;
 use crate::scenario::{Architecture, Pricing};

@@ -2,7 +2,41 @@
 //!
 //! Data flows one way: [`scenario`] (parse, validate, resolve) → [`model::Model`] (index-based
 //! tables) → [`engine`] (event loop) → [`stats`] (streaming statistics) → [`output`] (files).
-//! See ARCHITECTURE.md for the map of modules.
+//! See ARCHITECTURE.md for the map of modules and their layers.
+//!
+//! Running a scenario through the library, as `lambdasim run` does without writing files:
+//!
+//! ```
+//! use lambdasim::{scenario, simulate, Model};
+//! use lambdasim::stats::NoRecorder;
+//! use std::path::Path;
+//!
+//! let text = r#"
+//! name = "doc"
+//! duration = "60s"
+//! seed = 7
+//!
+//! [[functions]]
+//! name = "api"
+//! duration = "100ms"
+//! reserved_concurrency = 5
+//!
+//! [[traffic]]
+//! function = "api"
+//! load = { kind = "constant", rps = 100 }
+//! "#;
+//! let file = Path::new("doc.toml");
+//! let s = scenario::load_str(text, file, &[])?;
+//! let model = Model::build(&s, Path::new("."), file)?;
+//! let out = simulate(&model, &mut NoRecorder);
+//! let api = &out.summary.functions[0].1;
+//! // 100 requests/s of 100 ms offer 10 Erlang to 5 reserved environments: Erlang-B blocks
+//! // B(5, 10) = 56 % of the attempts (throttled, not retried); 6000 attempts keep the
+//! // sample's noise within a few percent.
+//! assert!((0.50..0.62).contains(&api.throttle_ratio), "{}", api.throttle_ratio);
+//! assert_eq!(out.summary.scenario, "doc");
+//! # Ok::<(), lambdasim::Error>(())
+//! ```
 
 pub mod admission;
 pub mod app;

@@ -8,11 +8,20 @@
 //! replayed with exactly the recorded count in every interval.
 
 use crate::rng::Rng;
-use crate::scenario::Arrivals;
 use crate::time::Micros;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// How requests are placed in time for a given rate (`arrivals` of a `[[traffic]]` entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrivals {
+    #[default]
+    Poisson,
+    /// Evenly spaced.
+    Uniform,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,6 +1,6 @@
 //! The `lambdasim` command line: parses arguments and calls the library (see `lambdasim::app`).
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use lambdasim::{app, Override};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -141,6 +141,13 @@ enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+    /// Print a shell completion script, e.g. `lambdasim completions bash > ~/.local/share/bash-completion/completions/lambdasim`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `lambdasim man > lambdasim.1`.
+    Man,
 }
 
 #[derive(clap::Args)]
@@ -324,6 +331,21 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
         } => {
             let report = lambdasim::sweep::merge(&dirs, &out, !no_charts)?;
             print!("{}", lambdasim::sweep::report_text(&report));
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "lambdasim",
+                &mut std::io::stdout(),
+            );
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| lambdasim::Error::runtime(format!("man page: {e}")))?;
+            print!("{}", String::from_utf8_lossy(&page));
         }
     }
     Ok(())

@@ -6,8 +6,8 @@ use crate::dist::{load_empirical, DistSpec, Sampler};
 use crate::error::{Error, KeyPath};
 use crate::load::{LoadSpec, Profile, TraceData};
 use crate::scenario::{
-    Architecture, Arrivals, AsyncSpec, Invocation, Pricing, RetrySpec, Scaling, Scenario, SqsSpec,
-    StreamSpec,
+    Architecture, Arrivals, AsyncSpec, Invocation, Pricing, Refill, RetrySpec, Scaling, Scenario,
+    SqsSpec, StreamSpec,
 };
 use crate::time::Micros;
 use crate::trace;
@@ -51,10 +51,18 @@ pub struct AccountModel {
     pub bucket_capacity: u32,
     pub scale_step: u32,
     pub scale_interval: Micros,
-    pub scale_refill: crate::scenario::Refill,
+    pub scale_refill: Refill,
     pub rps_limit_factor: u32,
     /// Account limit minus every reservation.
     pub unreserved_pool: u32,
+}
+
+impl AccountModel {
+    /// Requests per second the account accepts: `rps_limit_factor` × the account's concurrency
+    /// limit (docs/platform.md "Concurrency limits"). The one place this product is formed.
+    pub fn rps_limit(&self) -> u64 {
+        self.rps_limit_factor as u64 * self.concurrency_limit as u64
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -81,15 +89,14 @@ impl Model {
             .filter_map(|f| f.reserved_concurrency)
             .map(u64::from)
             .sum();
+        let (scale_step, scale_interval, scale_refill) = a.scale_rule();
         let account = AccountModel {
             concurrency_limit: a.concurrency_limit,
             scaling: a.scaling,
             bucket_capacity: a.bucket_capacity(),
-            scale_step: a.scale_step.unwrap_or(1),
-            scale_interval: a.scale_interval.unwrap_or(Micros::SECOND),
-            scale_refill: a
-                .scale_refill
-                .unwrap_or(crate::scenario::Refill::Continuous),
+            scale_step,
+            scale_interval,
+            scale_refill,
             rps_limit_factor: a.rps_limit_factor,
             unreserved_pool: (a.concurrency_limit as u64).saturating_sub(reserved_total) as u32,
         };

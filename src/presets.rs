@@ -5,7 +5,7 @@ use crate::dist::DistSpec;
 use crate::time::Micros;
 
 /// A runtime's default INIT (cold start) duration.
-/// Source: AWS-FACTS.md "Execution environments" (typical cold-start durations by runtime).
+/// Source: docs/platform.md "Execution environments" (typical cold-start durations by runtime).
 pub struct RuntimePreset {
     pub name: &'static str,
     pub family: &'static str,
@@ -119,7 +119,7 @@ impl RuntimePreset {
     }
 }
 
-/// Legacy account burst quotas. Source: AWS-FACTS.md "Scaling quotas" (legacy account burst).
+/// Legacy account burst quotas. Source: docs/platform.md "Scaling quotas" (legacy account burst).
 pub const BURST_QUOTAS: &[(&str, u32)] = &[
     ("us-east-1", 3000),
     ("us-west-2", 3000),
@@ -139,16 +139,16 @@ pub fn burst_quota(region: &str) -> u32 {
         .unwrap_or(BURST_QUOTA_OTHER)
 }
 
-/// Scaling defaults. Source: AWS-FACTS.md "Scaling quotas".
+/// Scaling defaults. Source: docs/platform.md "Scaling quotas".
 pub const PER_FUNCTION_CAPACITY: u32 = 1000;
 pub const PER_FUNCTION_STEP: u32 = 1000;
 pub const PER_FUNCTION_INTERVAL: Micros = Micros::from_secs(10);
 pub const BURST_STEP: u32 = 500;
 pub const BURST_INTERVAL: Micros = Micros::from_secs(60);
-/// Requests per second allowed per unit of account concurrency. Source: AWS-FACTS.md "Concurrency limits".
+/// Requests per second allowed per unit of account concurrency. Source: docs/platform.md "Concurrency limits".
 pub const RPS_LIMIT_FACTOR: u32 = 10;
 
-/// us-east-1 list prices. Source: AWS-FACTS.md "Prices".
+/// us-east-1 list prices. Source: docs/platform.md "Prices".
 pub mod prices {
     pub const REQUEST_PER_MILLION: f64 = 0.20;
     pub const GB_SECOND_X86: f64 = 0.0000166667;

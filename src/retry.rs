@@ -1,6 +1,6 @@
 //! Client retry policies of sync callers (AWS SDK retry modes).
 //!
-//! Source: AWS-FACTS.md "Invocation models and retries" (Sync). SDKs retry throttles (HTTP 429);
+//! Source: docs/platform.md "Invocation models and retries" (Sync). SDKs retry throttles (HTTP 429);
 //! a function error or a function timeout comes back inside a successful Invoke response, so it
 //! is not retried.
 //! - `standard`: 3 attempts; the delay before retry i is U(0,1) x min(base x 2^(i-1), cap)
@@ -11,9 +11,34 @@
 //! - `adaptive`: `standard` plus [`AdaptiveLimiter`], the client-side rate limiter.
 
 use crate::rng::Rng;
-use crate::scenario::{RetryMode, RetrySpec};
 use crate::time::Micros;
 use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+/// An AWS SDK retry mode (`retry.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryMode {
+    #[default]
+    None,
+    Legacy,
+    Standard,
+    Adaptive,
+}
+
+/// Client retry policy of sync traffic (AWS SDK retry modes).
+/// Missing keys are filled by [`defaults`] for the mode when the scenario is resolved.
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySpec {
+    pub mode: RetryMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<Micros>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Micros>,
+}
 
 pub const QUOTA_CAPACITY: u32 = 500;
 pub const QUOTA_RETRY_COST: u32 = 5;
@@ -83,7 +108,7 @@ impl RetryPolicy {
 }
 
 /// The client-side rate limiter of the `adaptive` retry mode, after botocore's
-/// `ClientRateLimiter` (AWS-FACTS.md "Invocation models and retries", Sync, `adaptive`).
+/// `ClientRateLimiter` (docs/platform.md "Invocation models and retries", Sync, `adaptive`).
 ///
 /// Off until the first throttle. Then every send takes a token from a bucket refilled at the
 /// current rate (at least 0.5 per second, capacity max(rate, 1)); a send without a token waits

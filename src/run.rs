@@ -3,9 +3,12 @@
 
 use crate::cost::{cost, Usage};
 use crate::engine::{FunctionResult, RunResult, Sim};
+use crate::error::Error;
 use crate::model::Model;
+use crate::scenario::{self, Override, Scenario};
 use crate::stats::summary::{Concurrency, FunctionSummary, Percentiles, Provisioned, Throttles};
 use crate::stats::{Histogram, Recorder, Summary};
+use std::path::Path;
 
 /// Everything a run produced besides the time series (which went to the recorder).
 pub struct RunOutput {
@@ -17,6 +20,21 @@ pub struct RunOutput {
     pub init_ms: Vec<u128>,
     pub max_live_environments: usize,
     pub events: u64,
+}
+
+/// Loads a scenario with overrides and seed, and builds its model.
+pub fn load_model(
+    path: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+) -> Result<(Scenario, Model), Error> {
+    let mut s = scenario::load(path, overrides)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let model = Model::build(&s, base, path)?;
+    Ok((s, model))
 }
 
 /// Runs `model` once, sending time-series rows to `rec`.

@@ -11,7 +11,7 @@
 
 use crate::load::MAX_RPS;
 use crate::presets;
-use crate::scenario::validate::MAX_ACCOUNT_LIMIT;
+use crate::scenario::limits as lim;
 use serde_json::{json, Map, Value};
 
 /// Units `time::parse_duration` accepts.
@@ -95,7 +95,7 @@ fn dists() -> Value {
         dist_variant("lognormal", "Log-normal given its median and 99th percentile.", &[("median", d("median, > 0")), ("p99", d("99th percentile, >= median"))]),
         dist_variant("lognormal", "Log-normal given its mean and standard deviation.", &[("mean", d("mean, > 0")), ("stddev", d("standard deviation"))]),
         dist_variant("normal", "Normal, truncated at 0.", &[("mean", d("mean, > 0")), ("stddev", d("standard deviation"))]),
-        dist_variant("gamma", "Gamma.", &[("shape", json!({"type": "number", "exclusiveMinimum": 0})), ("scale", d("scale, > 0"))]),
+        dist_variant("gamma", "Gamma.", &[("shape", json!({"type": "number", "exclusiveMinimum": 0, "description": "shape parameter k, > 0"})), ("scale", d("scale, > 0"))]),
         dist_variant("empirical", "One duration per line of a file, drawn uniformly.", &[("path", json!({"type": "string", "description": "relative to the scenario file"}))]),
     ]})
 }
@@ -108,14 +108,14 @@ fn loads() -> Value {
     );
     json!({ "oneOf": [
         load_variant("constant", "A constant rate.", &[("rps", rate("requests per second"))], &[]),
-        load_variant("steps", "Piecewise-constant rate.", &[("steps", json!({"type": "array", "items": step}))], &[]),
+        load_variant("steps", "Piecewise-constant rate.", &[("steps", json!({"type": "array", "items": step, "description": "the steps, in time order"}))], &[]),
         load_variant("ramp", "Linear ramp from `from` to `to` over `over`, starting at `start`.",
             &[("from", rate("rate at the start")), ("to", rate("rate at the end")), ("over", duration("ramp length"))],
             &[("start", duration("when the ramp starts (default 0s)"))]),
         load_variant("spike", "`base` rate with `peak` for `length` from `at`.",
             &[("base", rate("base rate")), ("peak", rate("rate during the spike")), ("at", duration("spike start")), ("length", duration("spike length"))], &[]),
         load_variant("diurnal", "Sinusoid: mean + amplitude x sin(2 pi (t + phase) / period).",
-            &[("mean", rate("mean rate")), ("amplitude", json!({"type": "number", "minimum": 0})), ("period", duration("period"))],
+            &[("mean", rate("mean rate")), ("amplitude", json!({"type": "number", "minimum": 0, "description": "half the peak-to-trough swing, requests per second"})), ("period", duration("period"))],
             &[("phase", duration("phase shift (default 0s)"))]),
         load_variant("trace", "Replay a trace file: per-second or per-minute counts, timestamps, or the Azure Functions public trace.",
             &[("path", json!({"type": "string", "description": "relative to the scenario file"}))],
@@ -133,7 +133,7 @@ fn function() -> Value {
         json!({
             "name": { "type": "string", "minLength": 1, "description": "unique; traffic and --set address the function by it" },
             "runtime": { "type": "string", "examples": runtimes, "description": "runtime preset: sets the default INIT duration (see `lambdasim presets`); another name needs `init`" },
-            "memory_mb": { "type": "integer", "minimum": 128, "maximum": 10240, "description": "memory in MB (default 128)" },
+            "memory_mb": lim::MEMORY_MB.schema("memory in MB (default 128)"),
             "architecture": string_enum("x86_64 (default) or arm64: selects the prices", &["x86_64", "arm64"]),
             "timeout": duration("invocation timeout, 1s..15m (default 3s)"),
             "duration": dist_ref("handler duration: a duration or a distribution table"),
@@ -153,7 +153,7 @@ fn traffic() -> Value {
         "Client retries of sync traffic (AWS SDK retry modes).",
         json!({
             "mode": string_enum("none (default), legacy, standard or adaptive", &["none", "legacy", "standard", "adaptive"]),
-            "max_attempts": { "type": "integer", "minimum": 1, "maximum": 20 },
+            "max_attempts": lim::RETRY_MAX_ATTEMPTS.schema("attempts in all, the first included (default by mode: legacy 5, standard and adaptive 3)"),
             "base": duration("backoff base (default 1s)"),
             "cap": duration("backoff cap (default 20s)"),
         }),
@@ -162,7 +162,7 @@ fn traffic() -> Value {
     let async_ = object(
         "Async invocation settings.",
         json!({
-            "maximum_retry_attempts": { "type": "integer", "minimum": 0, "maximum": 2, "description": "retries of function errors and timeouts (default 2)" },
+            "maximum_retry_attempts": lim::ASYNC_RETRY_ATTEMPTS.schema("retries of function errors and timeouts (default 2)"),
             "maximum_event_age": duration("60s..6h: events older than this go to the DLQ or are dropped (default 6h)"),
             "dlq": { "type": "boolean", "description": "a dead-letter queue / on-failure destination is configured" },
         }),
@@ -171,12 +171,12 @@ fn traffic() -> Value {
     let sqs = object(
         "SQS event source mapping.",
         json!({
-            "batch_size": { "type": "integer", "minimum": 1, "maximum": 10000 },
+            "batch_size": lim::SQS_BATCH_SIZE.schema("messages per batch (default 10)"),
             "maximum_batching_window": duration("0s..5m (default 0s)"),
-            "maximum_concurrency": { "type": "integer", "minimum": 2, "maximum": 1000 },
+            "maximum_concurrency": lim::SQS_MAXIMUM_CONCURRENCY.schema("most concurrent batches of this mapping, without throttles (default 1000)"),
             "visibility_timeout": duration("a failed or throttled batch returns after this; at least the function timeout, at most 12h (default 30s)"),
-            "max_receive_count": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "receives before a message goes to the DLQ (default 5)" },
-            "report_batch_item_failures": { "type": "boolean" },
+            "max_receive_count": lim::SQS_MAX_RECEIVE_COUNT.schema("receives before a message goes to the DLQ (default 5)"),
+            "report_batch_item_failures": { "type": "boolean", "description": "only the failed messages of a batch return to the queue (default false)" },
             "poison_rate": { "type": "number", "minimum": 0, "maximum": 1, "description": "share of messages that always fail (poison messages; lambdasim extension)" },
         }),
         &[],
@@ -184,12 +184,12 @@ fn traffic() -> Value {
     let stream = object(
         "Kinesis / DynamoDB stream event source.",
         json!({
-            "shards": { "type": "integer", "minimum": 1, "maximum": 10000 },
-            "parallelization_factor": { "type": "integer", "minimum": 1, "maximum": 10 },
-            "batch_size": { "type": "integer", "minimum": 1, "maximum": 10000 },
-            "maximum_retry_attempts": { "type": "integer", "minimum": -1, "maximum": 10000, "description": "-1 = until the record expires" },
+            "shards": lim::STREAM_SHARDS.schema("shards of the stream (default 4)"),
+            "parallelization_factor": lim::STREAM_PARALLELIZATION.schema("concurrent batches per shard (default 1)"),
+            "batch_size": lim::STREAM_BATCH_SIZE.schema("records per batch (default 100)"),
+            "maximum_retry_attempts": lim::STREAM_RETRY_ATTEMPTS.schema("retries of a failing batch; -1 = until the record expires (default -1)"),
             "maximum_record_age": duration("60s..7d (default 24h)"),
-            "bisect_batch_on_function_error": { "type": "boolean" },
+            "bisect_batch_on_function_error": { "type": "boolean", "description": "a failing batch is split in two and each half retried (default false)" },
             "on_failure_destination": { "type": "boolean", "description": "records that run out of retries or age go to an on-failure destination (counted dlq) instead of being skipped (dropped)" },
             "poison_rate": { "type": "number", "minimum": 0, "maximum": 1, "description": "share of records that always fail (poison records; lambdasim extension)" },
         }),
@@ -201,7 +201,7 @@ fn traffic() -> Value {
             "function": { "type": "string", "description": "name of a function of this scenario" },
             "invocation": string_enum("sync (default), async, sqs or stream", &["sync", "async", "sqs", "stream"]),
             "arrivals": string_enum("poisson (default) or uniform (evenly spaced)", &["poisson", "uniform"]),
-            "load": { "$ref": "#/$defs/load" },
+            "load": { "$ref": "#/$defs/load", "description": "the load shape: a table with `kind` = constant, steps, ramp, spike, diurnal or trace" },
             "retry": retry,
             "async": async_,
             "sqs": sqs,
@@ -217,14 +217,14 @@ fn account() -> Value {
         "Account-level limits and the scaling model.",
         json!({
             "region": { "type": "string", "examples": regions, "description": "selects the legacy burst quota (default us-east-1)" },
-            "concurrency_limit": { "type": "integer", "minimum": 1, "maximum": MAX_ACCOUNT_LIMIT, "description": "account concurrency per region (default 1000)" },
+            "concurrency_limit": lim::ACCOUNT_CONCURRENCY.schema("account concurrency per region (default 1000)"),
             "unreserved_minimum": { "type": "integer", "minimum": 0, "description": "reservations may not push unreserved below this (default 100)" },
             "scaling": string_enum("per-function (default, current platform) or burst (legacy account burst quota)", &["per-function", "burst"]),
             "burst_quota": { "type": "integer", "minimum": 1, "description": "override of the regional burst quota (burst mode)" },
             "scale_step": { "type": "integer", "minimum": 1, "description": "environments added per scale_interval" },
             "scale_interval": duration("refill interval of the scaling budget"),
             "scale_refill": string_enum("continuous or step", &["continuous", "step"]),
-            "rps_limit_factor": { "type": "integer", "minimum": 0, "maximum": 1000, "description": "requests-per-second limit = factor x concurrency limit (0 = off; default 10)" },
+            "rps_limit_factor": lim::RPS_LIMIT_FACTOR.schema("requests-per-second limit = factor x concurrency limit (0 = off; default 10)"),
         }),
         &[],
     )
@@ -254,14 +254,14 @@ pub fn schema() -> Value {
         "A lambdasim scenario: functions, their traffic, account limits and prices.",
         json!({
             "name": { "type": "string", "minLength": 1, "description": "names the default output folder" },
-            "description": { "type": "string" },
+            "description": { "type": "string", "description": "free text, shown in report.html" },
             "duration": duration("simulated time (at most 90 days)"),
             "seed": { "type": "integer", "minimum": 0, "description": "same seed + same scenario = identical outputs (default 1)" },
             "bucket": duration("time-series resolution, at least 1ms (default 1s)"),
             "warmup": duration("excluded from summary statistics (default 0s)"),
             "account": account(),
-            "functions": { "type": "array", "minItems": 1, "items": function() },
-            "traffic": { "type": "array", "items": traffic() },
+            "functions": { "type": "array", "minItems": 1, "items": function(), "description": "the functions of the account (`[[functions]]`, at least one)" },
+            "traffic": { "type": "array", "items": traffic(), "description": "traffic sources (`[[traffic]]`), each sending requests to one function" },
             "pricing": pricing(),
         }),
         &["name", "duration", "functions"],

@@ -1,5 +1,5 @@
 //! Cost what-ifs: the break-even of provisioned concurrency, architecture price swaps and INIT
-//! billing, checked against closed-form price arithmetic (AWS-FACTS.md "Prices") and against
+//! billing, checked against closed-form price arithmetic (docs/platform.md "Prices") and against
 //! real reruns of the binary.
 
 use assert_cmd::Command;
@@ -8,7 +8,7 @@ use std::path::Path;
 
 const SCENARIO: &str = "scenarios/provisioned-pays-off.toml";
 
-// AWS-FACTS.md "Prices", x86_64, per GB-second.
+// docs/platform.md "Prices", x86_64, per GB-second.
 const ON_DEMAND: f64 = 0.0000166667;
 const CONFIGURED: f64 = 0.0000041667;
 const PROV_DURATION: f64 = 0.0000097222;

@@ -259,7 +259,7 @@ fn conservation(out: &RunOutput) {
 
 #[test]
 fn every_shipped_scenario_conserves_requests_and_respects_caps() {
-    // Conservation (SPEC section 5) and caps: no bucket's concurrency exceeds a function's
+    // Conservation (RELIABILITY.md) and caps: no bucket's concurrency exceeds a function's
     // reservation or the account limit.
     for entry in std::fs::read_dir("scenarios").unwrap() {
         let path = entry.unwrap().path();

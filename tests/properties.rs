@@ -1,4 +1,4 @@
-//! Property tests: the laws of SPEC section 5 and the caps of section 4 on randomly generated
+//! Property tests: the conservation laws of RELIABILITY.md and the admission caps on randomly generated
 //! *valid* scenarios, loaded through the real path (TOML text → `scenario::load_str` → validation
 //! → `Model::build` → `simulate`).
 //!
@@ -825,7 +825,7 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
     let buckets = m.duration.0.div_ceil(m.bucket.0) as usize;
     prop_assert_eq!(rows.len(), buckets * (nf + 1), "row count");
 
-    // Conservation (SPEC section 5).
+    // Conservation (RELIABILITY.md).
     let mut per_fn: Vec<Kinds> = (0..nf)
         .map(|i| kinds(m.sources.iter().filter(|s| s.function == i)))
         .collect();

@@ -1,74 +1,86 @@
 //! `timeseries.csv`: one row per bucket and function plus the account row (`function = *`),
-//! with CloudWatch-style column names (SPEC section 6). Rows stream to disk as buckets close;
+//! with CloudWatch-style column names. Rows stream to disk as buckets close;
 //! a bounded, coarsened copy is kept for charts.
 
 use crate::error::Error;
-use crate::stats::{BucketRow, Recorder};
+use crate::stats::{BucketRow, Recorder, TokensKept};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub const COLUMNS: &[&str] = &[
-    "time_s",
-    "function",
-    "Invocations",
-    "Errors",
-    "Throttles",
-    "ThrottlesBurst",
-    "ThrottlesAccount",
-    "ThrottlesReserved",
-    "ThrottlesRate",
-    "ColdStarts",
-    "ConcurrentExecutions",
-    "ConcurrentExecutionsMean",
-    "ProvisionedConcurrencyUtilization",
-    "ProvisionedConcurrencySpilloverInvocations",
-    "UnreservedConcurrentExecutions",
-    "ScalingTokensAvailable",
-    "LatencyP50Ms",
-    "LatencyP99Ms",
-    "AsyncEventAgeMs",
-    "IteratorAgeMs",
-    "DeadLetters",
-    // Beyond SPEC section 6 (appended, so SPEC's columns keep their positions):
-    "Dropped",
-    "QueueDepth",
-    "QueueOldestAgeMs",
+/// Writes one cell of a row.
+type Cell = fn(&mut dyn Write, &BucketRow) -> std::io::Result<()>;
+
+/// The columns of `timeseries.csv` after `time_s` and `function`: each column's name and how its
+/// cell is written, in file order. The header and every row are made from this one table.
+const CELLS: &[(&str, Cell)] = &[
+    ("Invocations", |w, r| write!(w, "{}", r.invocations)),
+    ("Errors", |w, r| write!(w, "{}", r.errors)),
+    ("Throttles", |w, r| write!(w, "{}", r.throttles_total())),
+    ("ThrottlesBurst", |w, r| write!(w, "{}", r.throttles[0])),
+    ("ThrottlesAccount", |w, r| write!(w, "{}", r.throttles[1])),
+    ("ThrottlesReserved", |w, r| write!(w, "{}", r.throttles[2])),
+    ("ThrottlesRate", |w, r| write!(w, "{}", r.throttles[3])),
+    ("ColdStarts", |w, r| write!(w, "{}", r.cold_starts)),
+    ("ConcurrentExecutions", |w, r| {
+        write!(w, "{}", r.concurrency_max)
+    }),
+    ("ConcurrentExecutionsMean", |w, r| {
+        write!(w, "{:.3}", r.concurrency_mean)
+    }),
+    ("ProvisionedConcurrencyUtilization", |w, r| {
+        write!(w, "{:.4}", r.provisioned_utilization)
+    }),
+    ("ProvisionedConcurrencySpilloverInvocations", |w, r| {
+        write!(w, "{}", r.spillover)
+    }),
+    ("UnreservedConcurrentExecutions", |w, r| {
+        write!(w, "{}", r.unreserved_concurrency)
+    }),
+    ("ScalingTokensAvailable", |w, r| {
+        write!(w, "{}", r.scaling_tokens)
+    }),
+    ("LatencyP50Ms", |w, r| write!(w, "{:.3}", r.latency_p50_ms)),
+    ("LatencyP99Ms", |w, r| write!(w, "{:.3}", r.latency_p99_ms)),
+    ("AsyncEventAgeMs", |w, r| {
+        write!(w, "{:.3}", r.async_event_age_ms)
+    }),
+    ("IteratorAgeMs", |w, r| {
+        write!(w, "{:.3}", r.iterator_age_ms)
+    }),
+    ("DeadLetters", |w, r| write!(w, "{}", r.dead_letters)),
+    // Added later (appended, so the first columns keep their positions):
+    ("Dropped", |w, r| write!(w, "{}", r.dropped)),
+    ("QueueDepth", |w, r| write!(w, "{}", r.queue_depth)),
+    ("QueueOldestAgeMs", |w, r| {
+        write!(w, "{:.3}", r.queue_oldest_age_ms)
+    }),
 ];
+
+/// Every column name of `timeseries.csv`, in file order.
+pub const COLUMNS: [&str; CELLS.len() + 2] = {
+    let mut out = [""; CELLS.len() + 2];
+    out[0] = "time_s";
+    out[1] = "function";
+    let mut i = 0;
+    while i < CELLS.len() {
+        out[i + 2] = CELLS[i].0;
+        i += 1;
+    }
+    out
+};
 
 /// Most buckets kept per series for charts; longer runs are coarsened by merging neighbours.
 pub const CHART_POINTS: usize = 4000;
 
 /// Writes one row as CSV (no allocation beyond the writer's buffer).
 pub fn write_row(w: &mut impl Write, r: &BucketRow, name: &str) -> std::io::Result<()> {
-    writeln!(
-        w,
-        "{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.4},{},{},{},{:.3},{:.3},{:.3},{:.3},{},{},{},{:.3}",
-        fmt_time(r.start.as_secs_f64()),
-        name,
-        r.invocations,
-        r.errors,
-        r.throttles_total(),
-        r.throttles[0],
-        r.throttles[1],
-        r.throttles[2],
-        r.throttles[3],
-        r.cold_starts,
-        r.concurrency_max,
-        r.concurrency_mean,
-        r.provisioned_utilization,
-        r.spillover,
-        r.unreserved_concurrency,
-        r.scaling_tokens,
-        r.latency_p50_ms,
-        r.latency_p99_ms,
-        r.async_event_age_ms,
-        r.iterator_age_ms,
-        r.dead_letters,
-        r.dropped,
-        r.queue_depth,
-        r.queue_oldest_age_ms
-    )
+    write!(w, "{},{name}", fmt_time(r.start.as_secs_f64()))?;
+    for (_, cell) in CELLS {
+        w.write_all(b",")?;
+        cell(w, r)?;
+    }
+    w.write_all(b"\n")
 }
 
 fn fmt_time(s: f64) -> String {
@@ -79,23 +91,11 @@ fn fmt_time(s: f64) -> String {
     }
 }
 
-/// Merges bucket `b` into `a` (a coarser bucket): counts add, maxima take the max, means average.
+/// Merges bucket `b` into `a` (a coarser bucket of a chart series): [`BucketRow::merge_later`],
+/// keeping the later bucket's scaling tokens.
 pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
-    a.add_counts(b);
-    a.concurrency_max = a.concurrency_max.max(b.concurrency_max);
-    a.concurrency_mean = (a.concurrency_mean + b.concurrency_mean) / 2.0;
-    a.provisioned_utilization = (a.provisioned_utilization + b.provisioned_utilization) / 2.0;
-    a.unreserved_concurrency = a.unreserved_concurrency.max(b.unreserved_concurrency);
-    a.scaling_tokens = b.scaling_tokens;
-    a.latency_p50_ms = a.latency_p50_ms.max(b.latency_p50_ms);
-    a.latency_p90_ms = a.latency_p90_ms.max(b.latency_p90_ms);
-    a.latency_p99_ms = a.latency_p99_ms.max(b.latency_p99_ms);
-    a.async_event_age_ms = a.async_event_age_ms.max(b.async_event_age_ms);
-    a.iterator_age_ms = a.iterator_age_ms.max(b.iterator_age_ms);
-    a.queue_depth = a.queue_depth.max(b.queue_depth);
-    a.queue_oldest_age_ms = a.queue_oldest_age_ms.max(b.queue_oldest_age_ms);
+    a.merge_later(b, TokensKept::Last);
 }
-
 /// Time-series rows kept for charts: at most [`CHART_POINTS`] buckets per series. When full,
 /// neighbouring buckets are merged pairwise and later buckets are merged `factor` at a time.
 #[derive(Default)]

@@ -5,15 +5,17 @@
 //! filled in by [`Scenario::resolve`]; [`validate`] checks ranges and cross-field rules. The engine
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
+pub mod limits;
 pub mod source;
 pub mod validate;
 
 use crate::dist::DistSpec;
-use crate::load::LoadSpec;
 use crate::presets;
 use crate::time::Micros;
 use serde::{Deserialize, Serialize};
 
+pub use crate::load::{Arrivals, LoadSpec};
+pub use crate::retry::{RetryMode, RetrySpec};
 pub use source::{load, load_str, Override};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -65,59 +67,63 @@ pub enum Refill {
     Step,
 }
 
+/// The `[account]` table. Every key is optional: a missing key takes its value from
+/// [`Account::default`] (serde's struct-level default), the one place the defaults are written.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Account {
-    #[serde(default = "default_region")]
     pub region: String,
-    #[serde(default = "default_concurrency_limit")]
     pub concurrency_limit: u32,
-    #[serde(default = "default_unreserved_minimum")]
     pub unreserved_minimum: u32,
-    #[serde(default)]
     pub scaling: Scaling,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub burst_quota: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_step: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_interval: Option<Micros>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_refill: Option<Refill>,
-    #[serde(default = "default_rps_factor")]
     pub rps_limit_factor: u32,
-}
-
-fn default_region() -> String {
-    "us-east-1".into()
-}
-fn default_concurrency_limit() -> u32 {
-    1000
-}
-fn default_unreserved_minimum() -> u32 {
-    100
-}
-fn default_rps_factor() -> u32 {
-    presets::RPS_LIMIT_FACTOR
 }
 
 impl Default for Account {
     fn default() -> Self {
         Account {
-            region: default_region(),
-            concurrency_limit: default_concurrency_limit(),
-            unreserved_minimum: default_unreserved_minimum(),
+            region: "us-east-1".into(),
+            concurrency_limit: 1000,
+            unreserved_minimum: 100,
             scaling: Scaling::default(),
             burst_quota: None,
             scale_step: None,
             scale_interval: None,
             scale_refill: None,
-            rps_limit_factor: default_rps_factor(),
+            rps_limit_factor: presets::RPS_LIMIT_FACTOR,
         }
     }
 }
 
 impl Account {
+    /// The scaling budget's refill rule: (environments per step, step interval, refill), each
+    /// the value set in the file or else the default of the scaling mode. [`Scenario::resolve`]
+    /// writes these into the scenario and [`crate::model::Model::build`] reads them, so the two
+    /// cannot disagree.
+    pub fn scale_rule(&self) -> (u32, Micros, Refill) {
+        let (step, interval, refill) = match self.scaling {
+            Scaling::PerFunction => (
+                presets::PER_FUNCTION_STEP,
+                presets::PER_FUNCTION_INTERVAL,
+                Refill::Continuous,
+            ),
+            Scaling::Burst => (presets::BURST_STEP, presets::BURST_INTERVAL, Refill::Step),
+        };
+        (
+            self.scale_step.unwrap_or(step),
+            self.scale_interval.unwrap_or(interval),
+            self.scale_refill.unwrap_or(refill),
+        )
+    }
+
     /// Capacity of a scaling token bucket (per function, or the account's in burst mode).
     pub fn bucket_capacity(&self) -> u32 {
         match self.scaling {
@@ -184,7 +190,7 @@ fn default_memory() -> u32 {
 fn default_timeout() -> Micros {
     Micros::from_secs(3)
 }
-/// Source: AWS-FACTS.md "Execution environments" (idle reclaim 5-15 minutes, lifetime 2 h).
+/// Source: docs/platform.md "Execution environments" (idle reclaim 5-15 minutes, lifetime 2 h).
 fn default_idle_timeout() -> DistSpec {
     DistSpec::Uniform {
         min: Micros::from_secs(300),
@@ -205,105 +211,48 @@ pub enum Invocation {
     Stream,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Arrivals {
-    #[default]
-    Poisson,
-    /// Evenly spaced.
-    Uniform,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum RetryMode {
-    #[default]
-    None,
-    Legacy,
-    Standard,
-    Adaptive,
-}
-
-/// Client retry policy of sync traffic (AWS SDK retry modes).
-#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySpec {
-    #[serde(default)]
-    pub mode: RetryMode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_attempts: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<Micros>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cap: Option<Micros>,
-}
-
-/// Async invocation settings. Source: AWS-FACTS.md "Invocation models and retries" (Async).
+/// Async invocation settings. Source: docs/platform.md "Invocation models and retries" (Async).
+/// Missing keys take their values from [`AsyncSpec::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AsyncSpec {
-    #[serde(default = "default_async_retries")]
     pub maximum_retry_attempts: u32,
-    #[serde(default = "default_event_age")]
     pub maximum_event_age: Micros,
-    #[serde(default)]
     pub dlq: bool,
 }
-fn default_async_retries() -> u32 {
-    2
-}
-fn default_event_age() -> Micros {
-    Micros::from_secs(6 * 3600)
-}
+
 impl Default for AsyncSpec {
     fn default() -> Self {
         AsyncSpec {
             maximum_retry_attempts: 2,
-            maximum_event_age: default_event_age(),
+            maximum_event_age: Micros::from_secs(6 * 3600),
             dlq: false,
         }
     }
 }
 
-/// SQS event source mapping. Source: AWS-FACTS.md "SQS event source".
+/// SQS event source mapping. Source: docs/platform.md "SQS event source". Missing keys take
+/// their values from [`SqsSpec::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SqsSpec {
-    #[serde(default = "default_sqs_batch")]
     pub batch_size: u32,
-    #[serde(default)]
     pub maximum_batching_window: Micros,
-    #[serde(default = "default_sqs_max_concurrency")]
     pub maximum_concurrency: u32,
-    #[serde(default = "default_visibility")]
     pub visibility_timeout: Micros,
-    #[serde(default = "default_receive_count")]
     pub max_receive_count: u32,
-    #[serde(default)]
     pub report_batch_item_failures: bool,
     /// Fraction of messages that always fail (poison messages; lambdasim extension).
-    #[serde(default)]
     pub poison_rate: f64,
 }
-fn default_sqs_batch() -> u32 {
-    10
-}
-fn default_sqs_max_concurrency() -> u32 {
-    1000
-}
-fn default_visibility() -> Micros {
-    Micros::from_secs(30)
-}
-fn default_receive_count() -> u32 {
-    5
-}
+
 impl Default for SqsSpec {
     fn default() -> Self {
         SqsSpec {
             batch_size: 10,
             maximum_batching_window: Micros::ZERO,
             maximum_concurrency: 1000,
-            visibility_timeout: default_visibility(),
+            visibility_timeout: Micros::from_secs(30),
             max_receive_count: 5,
             report_batch_item_failures: false,
             poison_rate: 0.0,
@@ -311,45 +260,25 @@ impl Default for SqsSpec {
     }
 }
 
-/// Kinesis / DynamoDB stream event source. Source: AWS-FACTS.md "Kinesis / DynamoDB streams".
+/// Kinesis / DynamoDB stream event source. Source: docs/platform.md "Kinesis / DynamoDB
+/// streams". Missing keys take their values from [`StreamSpec::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct StreamSpec {
-    #[serde(default = "default_shards")]
     pub shards: u32,
-    #[serde(default = "default_one")]
     pub parallelization_factor: u32,
-    #[serde(default = "default_stream_batch")]
     pub batch_size: u32,
-    #[serde(default = "default_minus_one")]
+    /// -1: retry until the record expires.
     pub maximum_retry_attempts: i64,
-    #[serde(default = "default_record_age")]
     pub maximum_record_age: Micros,
-    #[serde(default)]
     pub bisect_batch_on_function_error: bool,
     /// Records that run out of retries or age go to an on-failure destination (counted `dlq`)
     /// instead of being skipped (counted `dropped`). lambdasim extension.
-    #[serde(default)]
     pub on_failure_destination: bool,
     /// Fraction of records that always fail (poison records; lambdasim extension).
-    #[serde(default)]
     pub poison_rate: f64,
 }
-fn default_shards() -> u32 {
-    4
-}
-fn default_one() -> u32 {
-    1
-}
-fn default_stream_batch() -> u32 {
-    100
-}
-fn default_minus_one() -> i64 {
-    -1
-}
-fn default_record_age() -> Micros {
-    Micros::from_secs(24 * 3600)
-}
+
 impl Default for StreamSpec {
     fn default() -> Self {
         StreamSpec {
@@ -357,7 +286,7 @@ impl Default for StreamSpec {
             parallelization_factor: 1,
             batch_size: 100,
             maximum_retry_attempts: -1,
-            maximum_record_age: default_record_age(),
+            maximum_record_age: Micros::from_secs(24 * 3600),
             bisect_batch_on_function_error: false,
             on_failure_destination: false,
             poison_rate: 0.0,
@@ -384,62 +313,33 @@ pub struct Traffic {
     pub stream: Option<StreamSpec>,
 }
 
-/// Prices, default us-east-1 list prices (AWS-FACTS.md "Prices").
+/// Prices, default us-east-1 list prices (docs/platform.md "Prices"). Missing keys take their
+/// values from [`Pricing::default`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Pricing {
-    #[serde(default = "p_req")]
     pub request_per_million: f64,
-    #[serde(default = "p_x86")]
     pub gb_second_x86_64: f64,
-    #[serde(default = "p_arm")]
     pub gb_second_arm64: f64,
-    #[serde(default = "p_prov_x86")]
     pub provisioned_gb_second_x86_64: f64,
-    #[serde(default = "p_prov_arm")]
     pub provisioned_gb_second_arm64: f64,
-    #[serde(default = "p_provd_x86")]
     pub provisioned_duration_gb_second_x86_64: f64,
-    #[serde(default = "p_provd_arm")]
     pub provisioned_duration_gb_second_arm64: f64,
-    /// INIT of on-demand cold starts is billed (AWS-FACTS.md: since 1 Aug 2025).
-    #[serde(default = "p_true")]
+    /// INIT of on-demand cold starts is billed (since 1 Aug 2025, docs/platform.md "Prices").
     pub bill_init: bool,
 }
-fn p_req() -> f64 {
-    presets::prices::REQUEST_PER_MILLION
-}
-fn p_x86() -> f64 {
-    presets::prices::GB_SECOND_X86
-}
-fn p_arm() -> f64 {
-    presets::prices::GB_SECOND_ARM
-}
-fn p_prov_x86() -> f64 {
-    presets::prices::PROVISIONED_GB_SECOND_X86
-}
-fn p_prov_arm() -> f64 {
-    presets::prices::PROVISIONED_GB_SECOND_ARM
-}
-fn p_provd_x86() -> f64 {
-    presets::prices::PROVISIONED_DURATION_GB_SECOND_X86
-}
-fn p_provd_arm() -> f64 {
-    presets::prices::PROVISIONED_DURATION_GB_SECOND_ARM
-}
-fn p_true() -> bool {
-    true
-}
+
 impl Default for Pricing {
     fn default() -> Self {
+        use presets::prices::*;
         Pricing {
-            request_per_million: p_req(),
-            gb_second_x86_64: p_x86(),
-            gb_second_arm64: p_arm(),
-            provisioned_gb_second_x86_64: p_prov_x86(),
-            provisioned_gb_second_arm64: p_prov_arm(),
-            provisioned_duration_gb_second_x86_64: p_provd_x86(),
-            provisioned_duration_gb_second_arm64: p_provd_arm(),
+            request_per_million: REQUEST_PER_MILLION,
+            gb_second_x86_64: GB_SECOND_X86,
+            gb_second_arm64: GB_SECOND_ARM,
+            provisioned_gb_second_x86_64: PROVISIONED_GB_SECOND_X86,
+            provisioned_gb_second_arm64: PROVISIONED_GB_SECOND_ARM,
+            provisioned_duration_gb_second_x86_64: PROVISIONED_DURATION_GB_SECOND_X86,
+            provisioned_duration_gb_second_arm64: PROVISIONED_DURATION_GB_SECOND_ARM,
             bill_init: true,
         }
     }
@@ -453,17 +353,10 @@ impl Scenario {
         if a.scaling == Scaling::Burst && a.burst_quota.is_none() {
             a.burst_quota = Some(presets::burst_quota(&a.region));
         }
-        let (step, interval, refill) = match a.scaling {
-            Scaling::PerFunction => (
-                presets::PER_FUNCTION_STEP,
-                presets::PER_FUNCTION_INTERVAL,
-                Refill::Continuous,
-            ),
-            Scaling::Burst => (presets::BURST_STEP, presets::BURST_INTERVAL, Refill::Step),
-        };
-        a.scale_step.get_or_insert(step);
-        a.scale_interval.get_or_insert(interval);
-        a.scale_refill.get_or_insert(refill);
+        let (step, interval, refill) = a.scale_rule();
+        a.scale_step = Some(step);
+        a.scale_interval = Some(interval);
+        a.scale_refill = Some(refill);
         for f in &mut self.functions {
             if f.init.is_none() {
                 if let Some(p) = presets::runtime(&f.runtime) {

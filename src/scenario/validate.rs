@@ -14,16 +14,8 @@ fn k(s: &str) -> KeyPath {
     KeyPath::parse(s)
 }
 
-/// Longest simulated time a scenario may ask for.
-pub const MAX_DURATION: Micros = Micros::from_secs(90 * 24 * 3600);
-/// Most time-series buckets a run may produce (duration / bucket).
-pub const MAX_BUCKETS: u64 = 50_000_000;
-/// Most time-series rows a run may write: buckets x (functions + the account row). The engine
-/// closes every function's bucket, so this bounds the run's work even without traffic.
-pub const MAX_ROWS: u64 = 100_000_000;
-/// Most requests a run may be expected to simulate (peak rate x duration).
-pub const MAX_REQUESTS: f64 = 2e10;
-pub const MAX_ACCOUNT_LIMIT: u32 = 10_000_000;
+use super::limits as lim;
+pub use super::limits::{MAX_ACCOUNT_LIMIT, MAX_BUCKETS, MAX_DURATION, MAX_REQUESTS, MAX_ROWS};
 
 pub fn validate(s: &Scenario) -> R {
     if s.name.trim().is_empty() {
@@ -66,10 +58,10 @@ pub fn validate(s: &Scenario) -> R {
         return fail(k("warmup"), "must be shorter than duration");
     }
     let a = &s.account;
-    if a.concurrency_limit == 0 || a.concurrency_limit > MAX_ACCOUNT_LIMIT {
+    if !lim::ACCOUNT_CONCURRENCY.contains(a.concurrency_limit) {
         return fail(
             k("account.concurrency_limit"),
-            format!("must be in 1..={MAX_ACCOUNT_LIMIT}"),
+            lim::ACCOUNT_CONCURRENCY.message(),
         );
     }
     if a.unreserved_minimum > a.concurrency_limit {
@@ -93,10 +85,10 @@ pub fn validate(s: &Scenario) -> R {
     if a.scale_interval.is_some_and(|i| i.0 < 1000) {
         return fail(k("account.scale_interval"), "must be at least 1ms");
     }
-    if a.rps_limit_factor > 1000 {
+    if !lim::RPS_LIMIT_FACTOR.contains(a.rps_limit_factor) {
         return fail(
             k("account.rps_limit_factor"),
-            "must be in 0..=1000 (0 = off)",
+            format!("{} (0 = off)", lim::RPS_LIMIT_FACTOR.message()),
         );
     }
     if s.functions.is_empty() {
@@ -125,10 +117,10 @@ pub fn validate(s: &Scenario) -> R {
         if s.functions[..i].iter().any(|g| g.name == f.name) {
             return fail(fk("name"), format!("duplicate function name {:?}", f.name));
         }
-        if !(128..=10240).contains(&f.memory_mb) {
+        if !lim::MEMORY_MB.contains(f.memory_mb) {
             return fail(
                 fk("memory_mb"),
-                format!("must be in 128..=10240, got {}", f.memory_mb),
+                format!("{}, got {}", lim::MEMORY_MB.message(), f.memory_mb),
             );
         }
         if f.timeout < Micros::SECOND || f.timeout > Micros::from_secs(900) {
@@ -243,8 +235,10 @@ pub fn validate(s: &Scenario) -> R {
             if r.mode != RetryMode::None && t.invocation != Invocation::Sync {
                 return fail(tk("retry"), "client retries apply to sync invocations only");
             }
-            if r.max_attempts.is_some_and(|m| !(1..=20).contains(&m)) {
-                return fail(tk("retry.max_attempts"), "must be in 1..=20");
+            if r.max_attempts
+                .is_some_and(|m| !lim::RETRY_MAX_ATTEMPTS.contains(m))
+            {
+                return fail(tk("retry.max_attempts"), lim::RETRY_MAX_ATTEMPTS.message());
             }
             if r.base.is_some_and(|b| b.0 == 0) {
                 return fail(tk("retry.base"), "must be greater than 0");
@@ -264,7 +258,7 @@ pub fn validate(s: &Scenario) -> R {
 }
 
 /// The invocation model's own table: present only for its model, every value in AWS's range
-/// (AWS-FACTS.md "Invocation models and retries").
+/// (docs/platform.md "Invocation models and retries").
 fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) -> R {
     let wrong_table = match t.invocation {
         Invocation::Sync => t.async_.is_some() || t.sqs.is_some() || t.stream.is_some(),
@@ -286,8 +280,11 @@ fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) 
         }
     };
     if let Some(a) = &t.async_ {
-        if a.maximum_retry_attempts > 2 {
-            return fail(tk("async.maximum_retry_attempts"), "must be in 0..=2");
+        if !lim::ASYNC_RETRY_ATTEMPTS.contains(a.maximum_retry_attempts) {
+            return fail(
+                tk("async.maximum_retry_attempts"),
+                lim::ASYNC_RETRY_ATTEMPTS.message(),
+            );
         }
         if a.maximum_event_age < Micros::from_secs(60)
             || a.maximum_event_age > Micros::from_secs(6 * 3600)
@@ -299,14 +296,17 @@ fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) 
         }
     }
     if let Some(q) = &t.sqs {
-        if !(1..=10_000).contains(&q.batch_size) {
-            return fail(tk("sqs.batch_size"), "must be in 1..=10000");
+        if !lim::SQS_BATCH_SIZE.contains(q.batch_size) {
+            return fail(tk("sqs.batch_size"), lim::SQS_BATCH_SIZE.message());
         }
         if q.maximum_batching_window > Micros::from_secs(300) {
             return fail(tk("sqs.maximum_batching_window"), "must be at most 300s");
         }
-        if !(2..=1000).contains(&q.maximum_concurrency) {
-            return fail(tk("sqs.maximum_concurrency"), "must be in 2..=1000");
+        if !lim::SQS_MAXIMUM_CONCURRENCY.contains(q.maximum_concurrency) {
+            return fail(
+                tk("sqs.maximum_concurrency"),
+                lim::SQS_MAXIMUM_CONCURRENCY.message(),
+            );
         }
         if q.visibility_timeout < f.timeout || q.visibility_timeout > Micros::from_secs(12 * 3600) {
             return fail(
@@ -317,22 +317,28 @@ fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) 
                 ),
             );
         }
-        if !(1..=1000).contains(&q.max_receive_count) {
-            return fail(tk("sqs.max_receive_count"), "must be in 1..=1000");
+        if !lim::SQS_MAX_RECEIVE_COUNT.contains(q.max_receive_count) {
+            return fail(
+                tk("sqs.max_receive_count"),
+                lim::SQS_MAX_RECEIVE_COUNT.message(),
+            );
         }
         probability("sqs.poison_rate", q.poison_rate)?;
     }
     if let Some(st) = &t.stream {
-        if !(1..=10_000).contains(&st.shards) {
-            return fail(tk("stream.shards"), "must be in 1..=10000");
+        if !lim::STREAM_SHARDS.contains(st.shards) {
+            return fail(tk("stream.shards"), lim::STREAM_SHARDS.message());
         }
-        if !(1..=10).contains(&st.parallelization_factor) {
-            return fail(tk("stream.parallelization_factor"), "must be in 1..=10");
+        if !lim::STREAM_PARALLELIZATION.contains(st.parallelization_factor) {
+            return fail(
+                tk("stream.parallelization_factor"),
+                lim::STREAM_PARALLELIZATION.message(),
+            );
         }
-        if !(1..=10_000).contains(&st.batch_size) {
-            return fail(tk("stream.batch_size"), "must be in 1..=10000");
+        if !lim::STREAM_BATCH_SIZE.contains(st.batch_size) {
+            return fail(tk("stream.batch_size"), lim::STREAM_BATCH_SIZE.message());
         }
-        if !(-1..=10_000).contains(&st.maximum_retry_attempts) {
+        if !lim::STREAM_RETRY_ATTEMPTS.contains(st.maximum_retry_attempts) {
             return fail(
                 tk("stream.maximum_retry_attempts"),
                 "must be -1 (until the record expires) or in 0..=10000",

@@ -4,7 +4,9 @@
 pub mod histogram;
 pub mod summary;
 
+pub mod merge;
 pub use histogram::Histogram;
+pub use merge::TokensKept;
 pub use summary::Summary;
 
 use crate::time::Micros;

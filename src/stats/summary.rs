@@ -1,4 +1,4 @@
-//! The run summary (`summary.json`), with exactly the key names of SPEC section 6.
+//! The run summary (`summary.json`), with the key names listed in README.md "Outputs".
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};

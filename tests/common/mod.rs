@@ -4,7 +4,7 @@
 
 use lambdasim::stats::summary::FunctionSummary;
 
-/// SPEC section 5 for one function (or the account): nothing is lost, attempts add up,
+/// The conservation laws (RELIABILITY.md) for one function (or the account): nothing is lost, attempts add up,
 /// throttle reasons add up, timeouts are failures.
 pub fn assert_conserved(name: &str, f: &FunctionSummary) {
     assert_eq!(

@@ -1,0 +1,139 @@
+//! The `latency` chart: percentiles over time and CDFs of cold and warm invocations.
+
+use super::toolkit::*;
+use super::ChartData;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub(super) fn draw<DB: DrawingBackend>(
+    d: &ChartData,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    let mut legend: Vec<(String, RGBColor, Mark)> = PCT_COLORS
+        .iter()
+        .map(|(l, c)| (format!("{l} over time"), *c, Mark::Line))
+        .chain([
+            ("CDF: warm starts".to_string(), OTHER_COLOR, Mark::Line),
+            ("CDF: cold starts".to_string(), OTHER_COLOR, Mark::Dashed),
+        ])
+        .collect();
+    for (label, color, _, _) in &d.cdfs {
+        legend.push((format!("CDF: {label}"), *color, Mark::Box));
+    }
+    let body = frame(
+        root,
+        &format!("End-to-end latency seen by clients — {}", d.scenario),
+        &legend,
+    )?;
+    let (w, _) = body.dim_in_pixel();
+    let (left, right) = body.split_horizontally(w * 58 / 100);
+    let mut panels = d.panels();
+    panels.retain(|p| !p.0.starts_with("other"));
+    panels.truncate(3);
+    let areas = left.split_evenly((panels.len().max(1), 1));
+    let compact = panels.len() > 2;
+    for ((caption, rows, _), area) in panels.iter().zip(&areas) {
+        let vals = rows
+            .iter()
+            .flat_map(|r| [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms])
+            .filter(|v| *v > 0.0);
+        let (lo, hi) = vals.fold((f64::MAX, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = if hi <= 0.0 {
+            (1.0, 10.0)
+        } else {
+            (lo / 1.5, hi * 1.5)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("{caption}: latency percentiles per {} s", fmt_num(d.row_s)),
+                font(if compact { 17 } else { 20 }),
+            )
+            .margin(8)
+            .x_label_area_size(if compact { 40 } else { 48 })
+            .y_label_area_size(80)
+            .build_cartesian_2d(
+                d.x_lo()..d.x_max,
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            )
+            .s()?;
+        let xd = d.x_desc();
+        mesh!(
+            chart,
+            xd.as_str(),
+            "latency (ms, log)",
+            8,
+            if compact { 4 } else { 6 },
+            &|v| fmt_num(*v),
+            14,
+            15
+        );
+        for (k, (_, color)) in PCT_COLORS.iter().enumerate().rev() {
+            let pts = rows.iter().map(|r| {
+                let v = [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms][k];
+                (v > 0.0).then(|| (d.x(r), v))
+            });
+            for run in runs(pts) {
+                chart
+                    .draw_series(LineSeries::new(run, color.stroke_width(2)))
+                    .s()?;
+            }
+        }
+    }
+    // CDF of end-to-end latency, log x.
+    let all = d
+        .cdfs
+        .iter()
+        .flat_map(|c| c.2.iter().chain(&c.3))
+        .map(|p| p.0)
+        .filter(|v| *v > 0.0);
+    let (lo, hi) = all.fold((f64::MAX, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if hi <= 0.0 {
+        (1.0, 10.0)
+    } else {
+        (lo / 1.5, hi * 1.5)
+    };
+    let caption = if d.n_functions > d.cdfs.len() {
+        format!("Latency CDF, {} busiest functions", d.cdfs.len())
+    } else {
+        "Latency CDF over the whole run".to_string()
+    };
+    let mut chart = ChartBuilder::on(&right)
+        .caption(caption, font(20))
+        .margin(8)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            0f64..1.0,
+        )
+        .s()?;
+    mesh!(
+        chart,
+        "end-to-end latency (ms, log)",
+        "fraction of requests ≤ latency",
+        8,
+        11,
+        &|v| format!("{:.0}%", v * 100.0),
+        14,
+        15
+    );
+    let n_cdfs = d.cdfs.len() as u32;
+    for (rank, (_, color, cold, warm)) in d.cdfs.iter().enumerate() {
+        let c = *color;
+        // Earlier (busier) functions are drawn wider, so identical curves stay visible.
+        let width = 2 + 2 * (n_cdfs - 1 - rank as u32);
+        let warm = cdf_steps(warm);
+        if !warm.is_empty() {
+            chart
+                .draw_series(LineSeries::new(warm, c.stroke_width(width)))
+                .s()?;
+        }
+        let cold = cdf_steps(cold);
+        if !cold.is_empty() {
+            chart
+                .draw_series(DashedLineSeries::new(cold, 9, 6, c.stroke_width(width)))
+                .s()?;
+        }
+    }
+    Ok(())
+}

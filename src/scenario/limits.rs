@@ -1,0 +1,93 @@
+//! Every numeric bound of the scenario format, in one place: `validate` checks values against
+//! these and `schema` writes them as `minimum` / `maximum`, so the editor schema and `check`
+//! refuse the same numbers. Bounds that follow AWS are AWS's documented ranges
+//! (docs/platform.md); the others keep a run finite.
+
+use crate::time::Micros;
+
+/// Longest simulated time a scenario may ask for.
+pub const MAX_DURATION: Micros = Micros::from_secs(90 * 24 * 3600);
+/// Most time-series buckets a run may produce (duration / bucket).
+pub const MAX_BUCKETS: u64 = 50_000_000;
+/// Most time-series rows a run may write: buckets x (functions + the account row). The engine
+/// closes every function's bucket, so this bounds the run's work even without traffic.
+pub const MAX_ROWS: u64 = 100_000_000;
+/// Most requests a run may be expected to simulate (peak rate x duration).
+pub const MAX_REQUESTS: f64 = 2e10;
+/// Highest account concurrency limit.
+pub const MAX_ACCOUNT_LIMIT: u32 = 10_000_000;
+
+/// An inclusive range of whole numbers a key must lie in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntRange {
+    pub min: i64,
+    pub max: i64,
+}
+
+impl IntRange {
+    pub const fn new(min: i64, max: i64) -> IntRange {
+        IntRange { min, max }
+    }
+
+    pub fn contains(&self, v: impl Into<i64>) -> bool {
+        (self.min..=self.max).contains(&v.into())
+    }
+
+    /// The message of a value outside the range: "must be in MIN..=MAX".
+    pub fn message(&self) -> String {
+        format!("must be in {}..={}", self.min, self.max)
+    }
+
+    /// The range as JSON Schema keywords of an integer.
+    pub fn schema(&self, description: &str) -> serde_json::Value {
+        serde_json::json!({
+            "type": "integer",
+            "minimum": self.min,
+            "maximum": self.max,
+            "description": description,
+        })
+    }
+}
+
+/// `account.concurrency_limit`.
+pub const ACCOUNT_CONCURRENCY: IntRange = IntRange::new(1, MAX_ACCOUNT_LIMIT as i64);
+/// `account.rps_limit_factor` (0 = no requests-per-second limit).
+pub const RPS_LIMIT_FACTOR: IntRange = IntRange::new(0, 1000);
+/// `functions.memory_mb`: 128 MB to 10,240 MB.
+pub const MEMORY_MB: IntRange = IntRange::new(128, 10_240);
+/// `retry.max_attempts`.
+pub const RETRY_MAX_ATTEMPTS: IntRange = IntRange::new(1, 20);
+/// `async.maximum_retry_attempts`: AWS allows 0 to 2.
+pub const ASYNC_RETRY_ATTEMPTS: IntRange = IntRange::new(0, 2);
+/// `sqs.batch_size`.
+pub const SQS_BATCH_SIZE: IntRange = IntRange::new(1, 10_000);
+/// `sqs.maximum_concurrency`: AWS allows 2 to 1,000.
+pub const SQS_MAXIMUM_CONCURRENCY: IntRange = IntRange::new(2, 1000);
+/// `sqs.max_receive_count`.
+pub const SQS_MAX_RECEIVE_COUNT: IntRange = IntRange::new(1, 1000);
+/// `stream.shards`.
+pub const STREAM_SHARDS: IntRange = IntRange::new(1, 10_000);
+/// `stream.parallelization_factor`: AWS allows 1 to 10.
+pub const STREAM_PARALLELIZATION: IntRange = IntRange::new(1, 10);
+/// `stream.batch_size`.
+pub const STREAM_BATCH_SIZE: IntRange = IntRange::new(1, 10_000);
+/// `stream.maximum_retry_attempts` (-1 = until the record expires).
+pub const STREAM_RETRY_ATTEMPTS: IntRange = IntRange::new(-1, 10_000);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_inclusive_at_both_ends() {
+        assert!(MEMORY_MB.contains(128u32) && MEMORY_MB.contains(10_240u32));
+        assert!(!MEMORY_MB.contains(127u32) && !MEMORY_MB.contains(10_241u32));
+        assert!(STREAM_RETRY_ATTEMPTS.contains(-1i64));
+        assert_eq!(SQS_MAXIMUM_CONCURRENCY.message(), "must be in 2..=1000");
+        let s = ASYNC_RETRY_ATTEMPTS.schema("d");
+        assert_eq!(
+            (s["minimum"].as_i64(), s["maximum"].as_i64()),
+            (Some(0), Some(2))
+        );
+    }
+}

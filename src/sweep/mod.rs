@@ -1,0 +1,62 @@
+//! Parameter sweeps (`lambdasim sweep`) and the merge of sharded sweeps (`lambdasim merge`).
+//!
+//! A sweep file names a base scenario and `[[vary]]` entries; the grid is their
+//! cartesian product, in row-major order (the first `vary` entry changes slowest). Point `p`,
+//! replication `r` runs the base scenario with the point's overrides and the seed
+//! `replication_seed(seed, r)`, so every point sees the same random numbers (common random
+//! numbers). Every output file is a function of the sorted rows only, so results do not depend on
+//! `--jobs`, and `merge` of `--shard 1/N … N/N` writes the same bytes as one unsharded sweep.
+
+//!
+//! Files: [`grid`] reads the sweep file and expands the grid; [`runner`] runs the points and
+//! replications on rayon workers; [`shards`] slices the grid (`--shard K/N`) and merges shard
+//! folders; [`results`] writes the CSVs with Student-t intervals; [`charts`] draws one chart per
+//! metric with the run charts' toolkit.
+
+pub mod charts;
+pub mod grid;
+pub mod results;
+pub mod runner;
+pub mod shards;
+
+use crate::error::{Error, KeyPath};
+use crate::output::{prepare_dir, write_atomic};
+use crate::rng::replication_seed;
+use crate::run::load_model;
+use crate::run::simulate;
+use crate::scenario::source::locate;
+use crate::scenario::Override;
+use crate::stats::summary::FunctionSummary;
+use crate::stats::{NoRecorder, Summary};
+use rayon::prelude::*;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use grid::{format_f64, load, load_str, value_cell, value_text, Sweep, Vary};
+pub use results::{stat, t975, write_outputs, Results, Row, Stat};
+pub use runner::{run, SweepOptions, SweepReport};
+pub use shards::{content_hash, merge, Shard};
+
+/// Largest grid accepted (points), to catch a range with a tiny step.
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// What `sweep` and `merge` print on stdout.
+pub fn report_text(r: &SweepReport) -> String {
+    let mut s = format!(
+        "{} points, {} runs ({} replication(s) per point)",
+        r.points, r.runs, r.results.replications
+    );
+    if r.results.shard.n > 1 {
+        s.push_str(&format!(
+            ", shard {} of a {}-point grid",
+            r.results.shard, r.results.points_total
+        ));
+    }
+    s.push('\n');
+    for (p, e) in &r.failed_points {
+        s.push_str(&format!("point {p} failed: {e}\n"));
+    }
+    s.push_str(&format!("outputs in {}\n", r.out_dir.display()));
+    s
+}

@@ -1,0 +1,223 @@
+//! The rows of a sweep and the files made of them: `results.csv`, `results_summary.csv` (mean,
+//! standard deviation, 95 % Student-t interval) and `manifest.json`.
+
+use super::charts::write_charts;
+use super::shards::{manifest_json, MANIFEST};
+use super::*;
+
+/// One row of `results.csv`: a point and replication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub point: usize,
+    pub replication: u64,
+    pub seed: u64,
+    /// The varied values as written in the CSV.
+    pub values: Vec<String>,
+    /// One per metric; `None` when the point failed or the metric does not exist there.
+    pub metrics: Vec<Option<f64>>,
+    /// Why the point could not run (empty when it ran).
+    pub error: String,
+}
+
+/// The rows of a sweep (or of a shard) with the header information of the files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Results {
+    pub vary: Vec<String>,
+    pub metrics: Vec<String>,
+    pub points_total: usize,
+    pub replications: u64,
+    pub shard: Shard,
+    /// [`content_hash`](super::shards::content_hash) of the sweep and scenario files the rows were computed from.
+    pub content_hash: String,
+    pub rows: Vec<Row>,
+}
+
+pub(super) fn results_csv(res: &Results) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string(), "replication".into(), "seed".into()];
+    header.extend(res.vary.iter().cloned());
+    header.extend(res.metrics.iter().cloned());
+    header.push("error".into());
+    let err = |e: csv::Error| Error::runtime(format!("cannot write results.csv: {e}"));
+    w.write_record(&header).map_err(err)?;
+    for r in &res.rows {
+        let mut rec = vec![
+            r.point.to_string(),
+            r.replication.to_string(),
+            if r.error.is_empty() {
+                r.seed.to_string()
+            } else {
+                String::new()
+            },
+        ];
+        rec.extend(r.values.iter().cloned());
+        rec.extend(
+            r.metrics
+                .iter()
+                .map(|m| m.map(format_f64).unwrap_or_default()),
+        );
+        rec.push(r.error.clone());
+        w.write_record(&rec).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::runtime(format!("cannot write results.csv: {e}")))
+}
+
+/// Mean, sample standard deviation and 95% confidence interval (Student t) of some values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stat {
+    pub n: usize,
+    pub mean: f64,
+    /// `None` below two values.
+    pub stddev: Option<f64>,
+    pub ci95: Option<(f64, f64)>,
+}
+
+/// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
+pub fn t975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706204736,
+        4.302652730,
+        3.182446305,
+        2.776445105,
+        2.570581836,
+        2.446911851,
+        2.364624252,
+        2.306004135,
+        2.262157163,
+        2.228138852,
+        2.200985160,
+        2.178812830,
+        2.160368656,
+        2.144786688,
+        2.131449546,
+        2.119905299,
+        2.109815578,
+        2.100922040,
+        2.093024054,
+        2.085963447,
+        2.079613845,
+        2.073873068,
+        2.068657610,
+        2.063898562,
+        2.059538553,
+        2.055529439,
+        2.051830516,
+        2.048407142,
+        2.045229642,
+        2.042272456,
+    ];
+    if df == 0 {
+        return f64::NAN;
+    }
+    if df <= 30 {
+        return T[df - 1];
+    }
+    // Cornish-Fisher expansion around the normal quantile (error < 1e-6 for df > 30).
+    let z = 1.959963984540054_f64;
+    let d = df as f64;
+    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
+    z + (z3 + z) / (4.0 * d)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * d * d)
+        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * d.powi(3))
+        + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * d.powi(4))
+}
+
+/// Statistics of `values` (in order; the order fixes the last bits of the sums).
+pub fn stat(values: &[f64]) -> Option<Stat> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return Some(Stat {
+            n,
+            mean,
+            stddev: None,
+            ci95: None,
+        });
+    }
+    let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+    let sd = var.sqrt();
+    let half = t975(n - 1) * sd / (n as f64).sqrt();
+    Some(Stat {
+        n,
+        mean,
+        stddev: Some(sd),
+        ci95: Some((mean - half, mean + half)),
+    })
+}
+
+/// Per point: its first row (for the values and error) and, per metric, the statistics.
+pub(super) fn point_stats(res: &Results) -> Vec<(&Row, Vec<Option<Stat>>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < res.rows.len() {
+        let p = res.rows[i].point;
+        let j = i + res.rows[i..].iter().take_while(|r| r.point == p).count();
+        let rows = &res.rows[i..j];
+        let stats = (0..res.metrics.len())
+            .map(|m| {
+                let v: Vec<f64> = rows
+                    .iter()
+                    .filter_map(|r| r.metrics[m])
+                    .filter(|x| x.is_finite())
+                    .collect();
+                stat(&v)
+            })
+            .collect();
+        out.push((&rows[0], stats));
+        i = j;
+    }
+    out
+}
+
+pub(super) fn summary_csv(res: &Results) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(res.vary.iter().cloned());
+    for h in [
+        "metric",
+        "n",
+        "mean",
+        "stddev",
+        "ci95_lower",
+        "ci95_upper",
+        "error",
+    ] {
+        header.push(h.into());
+    }
+    let err = |e: csv::Error| Error::runtime(format!("cannot write results_summary.csv: {e}"));
+    w.write_record(&header).map_err(err)?;
+    let f = |x: Option<f64>| x.map(format_f64).unwrap_or_default();
+    for (row, stats) in point_stats(res) {
+        for (m, st) in res.metrics.iter().zip(stats) {
+            let mut rec = vec![row.point.to_string()];
+            rec.extend(row.values.iter().cloned());
+            rec.push(m.clone());
+            rec.push(st.map_or(0, |s| s.n).to_string());
+            rec.push(f(st.map(|s| s.mean)));
+            rec.push(f(st.and_then(|s| s.stddev)));
+            rec.push(f(st.and_then(|s| s.ci95).map(|c| c.0)));
+            rec.push(f(st.and_then(|s| s.ci95).map(|c| c.1)));
+            rec.push(row.error.clone());
+            w.write_record(&rec).map_err(err)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| Error::runtime(format!("cannot write results_summary.csv: {e}")))
+}
+
+/// `results_summary.csv` and the charts.
+pub fn write_outputs(res: &Results, dir: &Path, charts: bool) -> Result<(), Error> {
+    write_atomic(&dir.join("results.csv"), &results_csv(res)?)?;
+    write_atomic(&dir.join(MANIFEST), manifest_json(res).as_bytes())?;
+    if res.shard.n == 1 {
+        write_atomic(&dir.join("results_summary.csv"), &summary_csv(res)?)?;
+        if charts && !res.vary.is_empty() {
+            write_charts(res, dir)?;
+        }
+    }
+    Ok(())
+}

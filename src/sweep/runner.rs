@@ -1,0 +1,275 @@
+//! `lambdasim sweep`: every point and replication of the grid (or of a shard) on rayon workers,
+//! on common random numbers, collected into sorted rows.
+
+use super::grid::in_file;
+use super::*;
+
+/// Options of `lambdasim sweep`.
+#[derive(Clone, Debug, Default)]
+pub struct SweepOptions {
+    pub sweep: PathBuf,
+    /// Output folder (default `output/<sweep file stem>/`).
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    pub jobs: Option<usize>,
+    pub shard: Option<Shard>,
+    /// Overrides the file's `replications`.
+    pub replications: Option<u64>,
+    pub progress: bool,
+    pub charts: bool,
+}
+
+/// A finished sweep or merge.
+#[derive(Debug)]
+pub struct SweepReport {
+    pub out_dir: PathBuf,
+    /// Points run by this process (the shard's when sharded).
+    pub points: usize,
+    pub runs: usize,
+    /// Points whose overrides made the scenario invalid (recorded in the `error` column).
+    pub failed_points: Vec<(usize, String)>,
+    pub results: Results,
+}
+
+/// Every metric key a run of a model with these functions would report, in summary order.
+pub(super) fn metric_keys(functions: Vec<String>) -> Vec<String> {
+    let s = Summary {
+        functions: functions
+            .into_iter()
+            .map(|f| (f, FunctionSummary::default()))
+            .collect(),
+        ..Summary::default()
+    };
+    s.metrics().into_iter().map(|(k, _)| k).collect()
+}
+
+/// `lambdasim sweep`: run the grid (or one shard of it) and write the result files.
+pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
+    let sweep = load(&opts.sweep)?;
+    let replications = opts.replications.unwrap_or(sweep.replications);
+    if replications == 0 {
+        return Err(Error::input(
+            Path::new("--replications"),
+            KeyPath::default(),
+            "must be at least 1",
+        ));
+    }
+    let shard = opts.shard.unwrap_or(Shard { k: 1, n: 1 });
+    let total = sweep.len();
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::runtime(format!("cannot start worker threads: {e}")))?;
+
+    // Validate every point before running anything (in parallel; reported in point order).
+    let loaded: Vec<Result<(u64, Vec<String>), Error>> = pool.install(|| {
+        (0..total)
+            .into_par_iter()
+            .map(|p| {
+                load_model(&sweep.scenario, &sweep.overrides(p), None).map(|(s, model)| {
+                    let names = model.functions.iter().map(|f| f.name.clone()).collect();
+                    (s.seed, names)
+                })
+            })
+            .collect()
+    });
+    let mut checked: Vec<(usize, Result<u64, String>)> = Vec::new();
+    let mut keys: Option<Vec<String>> = None;
+    let mut first_error: Option<(usize, Error)> = None;
+    for (p, l) in loaded.into_iter().enumerate() {
+        match l {
+            Ok((seed, names)) => {
+                if keys.is_none() {
+                    keys = Some(metric_keys(names));
+                }
+                if shard.holds(p) {
+                    checked.push((p, Ok(seed)));
+                }
+            }
+            Err(e) => {
+                // A key that does not exist in the scenario is a mistake in the sweep file.
+                if let Error::Input { file, .. } = &e {
+                    if file == Path::new("--set") {
+                        let i = bad_vary(&sweep, &e);
+                        return Err(in_file(
+                            &sweep.file,
+                            &sweep.text,
+                            &format!("vary[{i}].key"),
+                            format!("{} ({e})", sweep.vary.get(i).map_or("", |v| &v.key)),
+                        ));
+                    }
+                }
+                if shard.holds(p) {
+                    checked.push((p, Err(format!("{} is invalid: {e}", sweep.describe(p)))));
+                }
+                if first_error.is_none() {
+                    first_error = Some((p, e));
+                }
+            }
+        }
+    }
+    let Some(all_keys) = keys else {
+        let (p, e) = first_error.expect("a sweep has at least one point");
+        return Err(Error::Input {
+            file: sweep.file.clone(),
+            key: None,
+            pos: None,
+            msg: format!(
+                "every point makes the scenario invalid; point {p} ({}): {e}",
+                sweep.describe(p)
+            ),
+        });
+    };
+    let metrics = match &sweep.metrics {
+        None => all_keys,
+        Some(m) => {
+            for (i, k) in m.iter().enumerate() {
+                if !all_keys.contains(k) {
+                    return Err(in_file(
+                        &sweep.file,
+                        &sweep.text,
+                        &format!("metrics[{i}]"),
+                        format!(
+                            "unknown metric {k:?}; metrics are summary.json keys such as account.throttle_ratio or functions.NAME.latency_ms.p99"
+                        ),
+                    ));
+                }
+            }
+            m.clone()
+        }
+    };
+
+    let out_dir = opts.out.clone().unwrap_or_else(|| {
+        let stem = sweep
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sweep".into());
+        PathBuf::from("output").join(stem)
+    });
+    prepare_dir(&out_dir)?;
+
+    let tasks: Vec<(usize, u64, Result<u64, String>)> = checked
+        .iter()
+        .flat_map(|(p, c)| (0..replications).map(move |r| (*p, r, c.clone())))
+        .collect();
+    let bar = opts.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(tasks.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} sweep [{bar:40}] {pos}/{len} runs, {per_sec}, ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let run_one = |(p, r, c): &(usize, u64, Result<u64, String>)| -> Result<Row, Error> {
+        let values = sweep.point(*p).into_iter().map(value_cell).collect();
+        let row = match c {
+            Ok(base_seed) => {
+                let seed = replication_seed(*base_seed, *r);
+                let (_, model) = load_model(&sweep.scenario, &sweep.overrides(*p), Some(seed))?;
+                // A failing run (a bug) costs its own row, not the other points' results.
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    simulate(&model, &mut NoRecorder)
+                }));
+                match out {
+                    Ok(out) => {
+                        let all: std::collections::HashMap<String, f64> =
+                            out.summary.metrics().into_iter().collect();
+                        Row {
+                            point: *p,
+                            replication: *r,
+                            seed,
+                            values,
+                            metrics: metrics.iter().map(|k| all.get(k).copied()).collect(),
+                            error: String::new(),
+                        }
+                    }
+                    Err(e) => Row {
+                        point: *p,
+                        replication: *r,
+                        seed,
+                        values,
+                        metrics: vec![None; metrics.len()],
+                        error: format!(
+                            "the simulation failed (seed {seed}): {}",
+                            e.downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| e.downcast_ref::<String>().cloned())
+                                .unwrap_or_default()
+                        ),
+                    },
+                }
+            }
+            Err(msg) => Row {
+                point: *p,
+                replication: *r,
+                seed: 0,
+                values,
+                metrics: vec![None; metrics.len()],
+                error: msg.clone(),
+            },
+        };
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        Ok(row)
+    };
+    let rows: Result<Vec<Row>, Error> = pool.install(|| tasks.par_iter().map(run_one).collect());
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut rows = rows?;
+    rows.sort_by_key(|r| (r.point, r.replication));
+    let mut failed_points: Vec<(usize, String)> = rows
+        .iter()
+        .filter(|r| !r.error.is_empty())
+        .map(|r| (r.point, r.error.clone()))
+        .collect();
+    failed_points.dedup_by_key(|f| f.0);
+    let results = Results {
+        vary: sweep.vary.iter().map(|v| v.key.clone()).collect(),
+        metrics,
+        points_total: total,
+        replications,
+        shard,
+        content_hash: super::shards::content_hash(&sweep)?,
+        rows,
+    };
+    write_outputs(&results, &out_dir, opts.charts)?;
+    Ok(SweepReport {
+        out_dir,
+        points: checked.len(),
+        runs: tasks.len(),
+        failed_points,
+        results,
+    })
+}
+
+/// Which `vary` entry an override error is about (by the key the error names), else the first
+/// entry whose key alone fails to apply.
+pub(super) fn bad_vary(sweep: &Sweep, e: &Error) -> usize {
+    if let Error::Input { key: Some(k), .. } = e {
+        let named = k.to_string();
+        if let Some(i) = sweep.vary.iter().position(|v| v.key == named) {
+            return i;
+        }
+    }
+    for (i, v) in sweep.vary.iter().enumerate() {
+        let o = Override {
+            key: v.key.clone(),
+            value: value_text(&v.values[0]),
+        };
+        if let Err(Error::Input { file, .. }) = load_model(&sweep.scenario, &[o], None) {
+            if file == Path::new("--set") {
+                return i;
+            }
+        }
+    }
+    0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
