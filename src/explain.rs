@@ -22,7 +22,7 @@ use crate::model::Model;
 use crate::run::simulate;
 use crate::scenario::{Invocation, Refill, Scaling};
 use crate::stats::summary::FunctionSummary;
-use crate::stats::{BucketRow, Recorder};
+use crate::stats::{BucketRow, Recorder, ThrottleReason};
 use crate::time::Micros;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -267,9 +267,9 @@ fn invocation_word(i: Invocation) -> &'static str {
 fn flags(r: &BucketRow) -> u32 {
     let att = attempts(r);
     let mut m = 0;
-    for (k, &n) in r.throttles.iter().enumerate() {
+    for (reason, n) in r.throttles.iter() {
         if n >= 5 || (n > 0 && n * 100 >= att) {
-            m |= 1 << k;
+            m |= 1 << reason as u32;
         }
     }
     // A wave: at least 5 % of the invocations started cold.
@@ -563,8 +563,8 @@ fn narrate(
             fm.provisioned, sum.spillover
         ));
     }
-    for k in 0..4 {
-        if sum.throttles[k] > 0 {
+    for (k, reason) in ThrottleReason::ALL.into_iter().enumerate() {
+        if sum.throttles[reason] > 0 {
             // The reason in full the first time, in short afterwards.
             let why = if explained[k] {
                 SHORT_REASONS[k].to_string()
@@ -572,7 +572,7 @@ fn narrate(
                 explained[k] = true;
                 format!("{}{}", reason_text(model, f, k), retry_note(model, f))
             };
-            let mut part = format!("{} throttled ({}): {why}", sum.throttles[k], REASONS[k]);
+            let mut part = format!("{} throttled ({}): {why}", sum.throttles[reason], REASONS[k]);
             if let (1, Some(h)) = (k, holder) {
                 part.push_str(&format!(" ({h})"));
             }
@@ -734,10 +734,10 @@ fn totals(
             sum.invocations + sum.throttles_total(),
             sum.invocations,
             sum.throttles_total(),
-            th[0],
-            th[1],
-            th[2],
-            th[3],
+            th[ThrottleReason::Burst],
+            th[ThrottleReason::Account],
+            th[ThrottleReason::Reserved],
+            th[ThrottleReason::Rate],
             sum.cold_starts,
             peak
         );
@@ -782,7 +782,7 @@ mod tests {
         assert_eq!(rows.iter().map(|r| r.invocations).sum::<u64>(), 10 * n);
         assert_eq!(rows.iter().map(|r| r.cold_starts).sum::<u64>(), n);
         let burst: u64 = (0..n).map(|t| t % 3).sum();
-        assert_eq!(rows.iter().map(|r| r.throttles[0]).sum::<u64>(), burst);
+        assert_eq!(rows.iter().map(|r| r.throttles[ThrottleReason::Burst]).sum::<u64>(), burst);
         assert_eq!(rows.iter().map(|r| r.concurrency_max).max(), Some(999));
         assert_eq!(rows.iter().filter(|r| r.scaling_tokens == 0).count(), 1);
         assert!(rows

@@ -4,7 +4,6 @@
 //! tables) → [`engine`] (event loop) → [`stats`] (streaming statistics) → [`output`] (files).
 //! See ARCHITECTURE.md for the map of modules.
 
-pub mod admission;
 pub mod app;
 pub mod cost;
 pub mod dist;

@@ -12,7 +12,7 @@ use crate::model::Model;
 use crate::output::timeseries::{merge_rows, ChartSeries};
 use crate::run::RunOutput;
 use crate::scenario::{Invocation, Scaling};
-use crate::stats::BucketRow;
+use crate::stats::{BucketRow, ThrottleReason};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -572,7 +572,7 @@ fn draw_throttles<DB: DrawingBackend>(
         .map(|k| {
             d.panels()
                 .first()
-                .map_or(0, |p| p.1.iter().map(|r| r.throttles[k]).sum())
+                .map_or(0, |p| p.1.iter().map(|r| r.throttles[ThrottleReason::ALL[k]]).sum())
         })
         .collect();
     let mut legend = vec![(
@@ -613,7 +613,7 @@ fn draw_throttles<DB: DrawingBackend>(
                     .map(|r| {
                         let mut c = r.invocations;
                         for k in 0..layer {
-                            c += r.throttles[k];
+                            c += r.throttles[ThrottleReason::ALL[k]];
                         }
                         (d.x(r), d.rate(c))
                     })

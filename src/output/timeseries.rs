@@ -3,7 +3,7 @@
 //! a bounded, coarsened copy is kept for charts.
 
 use crate::error::Error;
-use crate::stats::{BucketRow, Recorder};
+use crate::stats::{BucketRow, Recorder, ThrottleReason};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -49,10 +49,10 @@ pub fn write_row(w: &mut impl Write, r: &BucketRow, name: &str) -> std::io::Resu
         r.invocations,
         r.errors,
         r.throttles_total(),
-        r.throttles[0],
-        r.throttles[1],
-        r.throttles[2],
-        r.throttles[3],
+        r.throttles[ThrottleReason::Burst],
+        r.throttles[ThrottleReason::Account],
+        r.throttles[ThrottleReason::Reserved],
+        r.throttles[ThrottleReason::Rate],
         r.cold_starts,
         r.concurrency_max,
         r.concurrency_mean,

@@ -58,12 +58,8 @@ pub enum Scaling {
     Burst,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Refill {
-    Continuous,
-    Step,
-}
+/// Defined with the token buckets it configures.
+pub use crate::engine::admission::Refill;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

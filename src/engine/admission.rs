@@ -1,0 +1,280 @@
+//! Admission of an invocation, all in this file: the order of checks that decides between a
+//! warm start, a cold start and a throttle with its reason ([`Sim::admit`]); the scaling
+//! budget's token buckets; the throttle reasons and their per-reason counts.
+//!
+//! Source: AWS-FACTS.md "Scaling quotas" / "Concurrency limits".
+
+use super::{Caller, Sim};
+use crate::stats::Recorder;
+use crate::time::Micros;
+use serde::{Deserialize, Serialize};
+use std::ops::{Index, IndexMut};
+
+/// How a scaling token bucket refills (`account.scale_refill`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Refill {
+    Continuous,
+    Step,
+}
+
+/// Why an attempt was throttled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ThrottleReason {
+    /// No scaling token left (burst quota / per-function scaling rate).
+    Burst = 0,
+    /// The unreserved account pool is full.
+    Account = 1,
+    /// The function is at its reserved concurrency (0 = switched off).
+    Reserved = 2,
+    /// Requests-per-second limit of the account.
+    Rate = 3,
+}
+
+impl ThrottleReason {
+    pub const ALL: [ThrottleReason; 4] = [
+        ThrottleReason::Burst,
+        ThrottleReason::Account,
+        ThrottleReason::Reserved,
+        ThrottleReason::Rate,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            ThrottleReason::Burst => "burst",
+            ThrottleReason::Account => "account",
+            ThrottleReason::Reserved => "reserved",
+            ThrottleReason::Rate => "rate",
+        }
+    }
+}
+
+/// Throttled attempts per reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThrottleCounts([u64; 4]);
+
+impl ThrottleCounts {
+    /// (reason, count) in the order of [`ThrottleReason::ALL`].
+    pub fn iter(&self) -> impl Iterator<Item = (ThrottleReason, u64)> + '_ {
+        ThrottleReason::ALL.into_iter().zip(self.0)
+    }
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+    pub fn add(&mut self, o: &ThrottleCounts) {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a += b;
+        }
+    }
+}
+
+impl Index<ThrottleReason> for ThrottleCounts {
+    type Output = u64;
+    #[inline]
+    fn index(&self, r: ThrottleReason) -> &u64 {
+        &self.0[r as usize]
+    }
+}
+
+impl IndexMut<ThrottleReason> for ThrottleCounts {
+    #[inline]
+    fn index_mut(&mut self, r: ThrottleReason) -> &mut u64 {
+        &mut self.0[r as usize]
+    }
+}
+
+/// Which concurrency pool a function draws from, resolved once when the run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pool {
+    /// Its own reservation of this many environments.
+    Reserved(u32),
+    /// The account's unreserved pool.
+    Unreserved,
+}
+
+impl<R: Recorder> Sim<'_, R> {
+    /// One try to invoke function `f`: admission, then a warm or cold start.
+    /// Returns the throttle reason when the attempt was refused.
+    pub(super) fn attempt(&mut self, f: usize, caller: Caller) -> Result<(), ThrottleReason> {
+        let counted = caller.arrival() >= self.warmup;
+        if counted {
+            self.funcs[f].totals.attempts += 1;
+        }
+        match self.admit(f) {
+            Ok((env, cold)) => {
+                self.start(env, cold, caller, counted);
+                Ok(())
+            }
+            Err(reason) => {
+                let fs = &mut self.funcs[f];
+                fs.bucket_counts.throttles[reason] += 1;
+                if counted {
+                    fs.totals.throttles[reason] += 1;
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    /// The order of admission checks. Returns (environment, cold start) or the reason.
+    ///
+    /// The account-pool check (5) runs before warm reuse of an idle on-demand environment (4)
+    /// as well as before a cold start, because reusing a warm environment also adds a
+    /// concurrent execution, and concurrency must never exceed the account limit.
+    #[inline]
+    fn admit(&mut self, f: usize) -> Result<(u32, bool), ThrottleReason> {
+        let now = self.now;
+        // 1. Requests-per-second limit of the account (AWS-FACTS.md "Concurrency limits").
+        if self.rate_limit > 0 {
+            let sec = now / 1_000_000;
+            if sec != self.rate_second {
+                self.rate_second = sec;
+                self.rate_count = 0;
+            }
+            if self.rate_count >= self.rate_limit {
+                return Err(ThrottleReason::Rate);
+            }
+        }
+        let fs = &mut self.funcs[f];
+        let pool = fs.pool;
+        // 2. Reserved concurrency caps the function (0 switches it off).
+        if let Pool::Reserved(r) = pool {
+            if fs.busy.value >= r {
+                return Err(ThrottleReason::Reserved);
+            }
+        }
+        // 3. An idle provisioned environment: warm.
+        if let Some(id) = fs.prov_idle.pop() {
+            self.rate_count += 1;
+            return Ok((id, false));
+        }
+        // 5 (before 4, see above). The unreserved pool, for functions without a reservation.
+        let unreserved = pool == Pool::Unreserved;
+        if unreserved && self.unreserved_used >= self.m.account.unreserved_pool {
+            return Err(ThrottleReason::Account);
+        }
+        // 4. The most recently used idle on-demand environment that is not yet reclaimed.
+        while let Some((id, reclaim_at)) = fs.idle.pop() {
+            if reclaim_at > now {
+                self.rate_count += 1;
+                if unreserved {
+                    self.unreserved_used += 1;
+                }
+                return Ok((id, false));
+            }
+            self.envs.free(id);
+        }
+        // 6. A new environment costs one scaling token.
+        let bucket = match fs.bucket.as_mut() {
+            Some(b) => b,
+            None => self
+                .account_bucket
+                .as_mut()
+                .expect("burst mode has an account bucket"),
+        };
+        if !bucket.take(now) {
+            return Err(ThrottleReason::Burst);
+        }
+        self.rate_count += 1;
+        if unreserved {
+            self.unreserved_used += 1;
+        }
+        let id = self.new_env(f as u32, false);
+        Ok((id, true))
+    }
+}
+
+/// A token bucket of environment creations. One token per new environment; reuse is free.
+///
+/// The level is kept in integer units of 1/interval token so continuous refill is exact:
+/// `step` tokens per `interval` microseconds is `step` units per microsecond.
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    level: u128,
+    cap: u128,
+    step: u128,
+    interval: u64,
+    refill: Refill,
+    last: u64,
+}
+
+impl TokenBucket {
+    /// A full bucket of `capacity` tokens refilled by `step` per `interval`.
+    pub fn new(capacity: u32, step: u32, interval: Micros, refill: Refill) -> TokenBucket {
+        let interval = interval.0.max(1);
+        let cap = capacity as u128 * interval as u128;
+        TokenBucket {
+            level: cap,
+            cap,
+            step: step as u128,
+            interval,
+            refill,
+            last: 0,
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self, now: u64) {
+        if now <= self.last {
+            return;
+        }
+        let add = match self.refill {
+            Refill::Continuous => self.step * (now - self.last) as u128,
+            // Step refill at each whole interval from t = 0 (AWS's staircase diagrams).
+            Refill::Step => {
+                let k = (now / self.interval - self.last / self.interval) as u128;
+                k * self.step * self.interval as u128
+            }
+        };
+        self.level = (self.level + add).min(self.cap);
+        self.last = now;
+    }
+
+    /// Takes one token at `now`; false when the bucket is empty.
+    #[inline]
+    pub fn take(&mut self, now: u64) -> bool {
+        self.advance(now);
+        let one = self.interval as u128;
+        if self.level >= one {
+            self.level -= one;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whole tokens available at `now`.
+    pub fn available(&mut self, now: u64) -> u64 {
+        self.advance(now);
+        (self.level / self.interval as u128) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuous_refill_is_100_per_second_and_capped() {
+        let mut b = TokenBucket::new(1000, 1000, Micros::from_secs(10), Refill::Continuous);
+        for _ in 0..1000 {
+            assert!(b.take(0));
+        }
+        assert!(!b.take(0));
+        assert_eq!(b.available(1_000_000), 100);
+        assert_eq!(b.available(2_500_000), 250);
+        assert_eq!(b.available(1_000_000_000), 1000);
+    }
+
+    #[test]
+    fn step_refill_adds_500_at_each_whole_minute() {
+        let mut b = TokenBucket::new(3000, 500, Micros::from_secs(60), Refill::Step);
+        for _ in 0..3000 {
+            assert!(b.take(10));
+        }
+        assert_eq!(b.available(59_999_999), 0);
+        assert_eq!(b.available(60_000_000), 500);
+        assert_eq!(b.available(150_000_000), 1000);
+        assert_eq!(b.available(3_600_000_000), 3000);
+    }
+}
