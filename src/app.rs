@@ -7,7 +7,7 @@ use crate::output::{self, summary, timeseries::CsvRecorder};
 use crate::presets;
 use crate::run::{simulate, RunOutput};
 use crate::scenario::{self, Override, Scenario};
-use crate::whatif::{whatifs, WhatIf};
+use crate::whatif::{beside, finish_beside, WhatIf};
 use std::path::{Path, PathBuf};
 
 /// Options of `lambdasim run`.
@@ -63,30 +63,32 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     if let Some(bar) = bar.clone() {
         rec.on_progress(move |t| bar.set_position(t as u64));
     }
-    let out = simulate(&model, &mut rec);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    // What-if variants run beside the run and the chart drawing (crate::whatif::beside).
+    let (out, speculated) = beside(&model, !opts.no_whatif, || {
+        let out = simulate(&model, &mut rec);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        out
+    });
     let chart = rec.finish()?;
-    let whatif = if opts.no_whatif {
-        Vec::new()
-    } else {
-        whatifs(&model, &out)
-    };
-    output::write_atomic(
-        &out_dir.join("summary.json"),
-        summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
-    )?;
     output::write_atomic(
         &out_dir.join("scenario.resolved.toml"),
         resolved_toml(&s).as_bytes(),
     )?;
-    let svgs = if opts.charts {
-        output::charts::write_all(&out_dir, &model, &chart, &out)?
-    } else {
-        Vec::new()
-    };
+    let (whatif, svgs) = finish_beside(&model, &out, speculated, || {
+        if opts.charts {
+            output::charts::write_all(&out_dir, &model, &chart, &out)
+        } else {
+            Ok(Vec::new())
+        }
+    });
     drop(chart);
+    output::write_atomic(
+        &out_dir.join("summary.json"),
+        summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
+    )?;
+    let svgs = svgs?;
     output::write_atomic(
         &out_dir.join("report.html"),
         output::report::render(&s, &out.summary, &whatif, &svgs).as_bytes(),

@@ -174,6 +174,22 @@ impl DistSpec {
     }
 }
 
+/// Seconds to microseconds, rounded half away from zero: exactly [`Micros::from_secs_f64`],
+/// inline and without a call to `round` (which is out of line on x86-64 without SSE4.1).
+/// `y - trunc(y)` is exact for every `y` below 2^53, and `y` above is already whole.
+#[inline(always)]
+fn micros(s: f64) -> Micros {
+    if s.is_nan() || s <= 0.0 {
+        Micros(0)
+    } else if s >= 1.8e13 {
+        Micros(u64::MAX / 2)
+    } else {
+        let y = s * 1e6;
+        let t = y as u64;
+        Micros(t + (y - t as f64 >= 0.5) as u64)
+    }
+}
+
 /// A ready-to-draw distribution of durations.
 #[derive(Clone, Debug)]
 pub enum Sampler {
@@ -191,7 +207,7 @@ impl Sampler {
     pub fn sample(&self, rng: &mut Rng) -> Micros {
         match self {
             Sampler::Fixed(v) => Micros(*v),
-            Sampler::Exp(d) => Micros::from_secs_f64(d.sample(rng)),
+            Sampler::Exp(d) => micros(d.sample(rng)),
             Sampler::Uniform(lo, hi) => {
                 if lo == hi {
                     Micros(*lo)
@@ -199,18 +215,18 @@ impl Sampler {
                     Micros(rng.random_range(*lo..=*hi))
                 }
             }
-            Sampler::LogNormal(d) => Micros::from_secs_f64(d.sample(rng)),
+            Sampler::LogNormal(d) => micros(d.sample(rng)),
             Sampler::Normal(d) => {
                 // Truncated at zero: redraw negatives (bounded, then 0).
                 for _ in 0..64 {
                     let x = d.sample(rng);
                     if x >= 0.0 {
-                        return Micros::from_secs_f64(x);
+                        return micros(x);
                     }
                 }
                 Micros::ZERO
             }
-            Sampler::Gamma(d) => Micros::from_secs_f64(d.sample(rng)),
+            Sampler::Gamma(d) => micros(d.sample(rng)),
             Sampler::Empirical(v) => Micros(v[rng.random_range(0..v.len())]),
         }
     }
@@ -301,6 +317,23 @@ mod tests {
         }
         assert!((below_med as f64 / n as f64 - 0.5).abs() < 0.005);
         assert!((below_p99 as f64 / n as f64 - 0.99).abs() < 0.005);
+    }
+
+    #[test]
+    fn inline_rounding_equals_from_secs_f64() {
+        // Halfway cases, tiny, huge and random values against the reference conversion.
+        let mut rng = stream(5, "round", 0);
+        let mut xs = vec![0.0, -1.0, f64::NAN, 2.5e-6, 0.5e-6, 1.5e-6, 4.9999999e-7, 1e13, 2e13];
+        for _ in 0..200_000 {
+            let e: f64 = rng.random_range(-9.0..7.0);
+            xs.push(10f64.powf(e) * rng.random::<f64>());
+        }
+        for k in 0..100_000u64 {
+            xs.push((k as f64 + 0.5) / 1e6);
+        }
+        for x in xs {
+            assert_eq!(micros(x), Micros::from_secs_f64(x), "{x:e}");
+        }
     }
 
     #[test]

@@ -754,7 +754,7 @@ mod tests {
             start: Micros::from_secs(t),
             function: Some(0),
             invocations: inv,
-            throttles: [thr_burst, 0, 0, 0],
+            throttles: crate::stats::ThrottleCounts::of(ThrottleReason::Burst, thr_burst),
             cold_starts: cold,
             scaling_tokens: tokens,
             ..Default::default()

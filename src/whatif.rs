@@ -22,7 +22,8 @@
 use crate::cost::{price, rates};
 use crate::model::Model;
 use crate::run::{simulate, RunOutput};
-use crate::scenario::Architecture;
+use crate::rng::stream as rng_stream;
+use crate::scenario::{Architecture, Invocation};
 use crate::stats::summary::{Cost, FunctionSummary};
 use crate::stats::{NoRecorder, Summary};
 use rayon::prelude::*;
@@ -118,12 +119,43 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
     }
 }
 
-/// The provisioned counts worth comparing with this run's: none at all, and enough for the
-/// mean concurrency (capped by the reservation, or by half the unreserved pool).
-fn alternatives(model: &Model, f: usize, s: &FunctionSummary) -> Vec<u32> {
+/// The offered load of function `f` in environments: Σ over its traffic of mean arrival rate
+/// x mean handler time (durations capped by the timeout; SQS and stream traffic per full
+/// batch). By Little's law this is the mean concurrency the function needs, known before the
+/// run. The mean duration is the mean of 4,096 draws from a stream of its own (exact for fixed
+/// durations), so the estimate does not depend on the run.
+pub fn offered_load(model: &Model, f: usize) -> f64 {
+    let fm = &model.functions[f];
+    let mut rng = rng_stream(model.seed, &fm.name, WHATIF_PURPOSE);
+    const DRAWS: u64 = 4096;
+    let total: u64 = (0..DRAWS)
+        .map(|_| fm.duration.sample(&mut rng).0.min(fm.timeout.0))
+        .sum();
+    let mean_s = total as f64 / DRAWS as f64 / 1e6;
+    model
+        .sources
+        .iter()
+        .filter(|s| s.function == f)
+        .map(|s| {
+            let per_invocation = match s.invocation {
+                Invocation::Sqs => s.sqs.batch_size.max(1) as f64,
+                Invocation::Stream => s.stream.batch_size.max(1) as f64,
+                _ => 1.0,
+            };
+            s.profile.mean_rate(model.duration) / per_invocation * mean_s
+        })
+        .sum()
+}
+
+/// Random stream purpose of the duration draws behind [`offered_load`] (the engine's are 1-7).
+const WHATIF_PURPOSE: u64 = 100;
+
+/// The provisioned counts worth comparing with this run's: none at all, and enough for `mean`
+/// concurrent environments (capped by the reservation, or by half the unreserved pool).
+fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
     let fm = &model.functions[f];
     let cap = fm.reserved.unwrap_or(model.account.unreserved_pool / 2);
-    let mean = (s.concurrency.mean.ceil() as u32).min(cap);
+    let mean = (mean.ceil().min(u32::MAX as f64) as u32).min(cap);
     let mut v: Vec<u32> = [0, mean]
         .into_iter()
         .filter(|&n| n != fm.provisioned)
@@ -132,26 +164,125 @@ fn alternatives(model: &Model, f: usize, s: &FunctionSummary) -> Vec<u32> {
     v
 }
 
-/// Every function's what-ifs, in scenario order. Runs `1 + Σ alternatives` re-simulations in
-/// parallel; the result does not depend on the thread count.
-pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
-    let base = &out.summary;
-    // Jobs: (function, provisioned) variants.
-    let mut jobs: Vec<(usize, u32)> = Vec::new();
-    for (f, (_, s)) in base.functions.iter().enumerate() {
+/// The provisioned variants to simulate, (function, provisioned) in scenario order, for the
+/// mean concurrency `mean(f)` of each function.
+fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<(usize, u32)> {
+    let mut jobs = Vec::new();
+    for f in 0..model.functions.len() {
         if model.functions[f].reserved == Some(0) {
             continue;
         }
-        jobs.extend(alternatives(model, f, s).into_iter().map(|n| (f, n)));
+        jobs.extend(alternatives(model, f, mean(f)).into_iter().map(|n| (f, n)));
     }
+    jobs
+}
+
+fn simulate_variant(model: &Model, (f, n): (usize, u32)) -> Summary {
+    let mut m = model.clone();
+    m.functions[f].provisioned = n;
+    simulate(&m, &mut NoRecorder).summary
+}
+
+/// Every function's what-ifs, in scenario order, simulated after the run in parallel; the
+/// result does not depend on the thread count.
+pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
+    let jobs = jobs(model, |f| out.summary.functions[f].1.concurrency.mean);
     let results: Vec<Summary> = jobs
         .par_iter()
-        .map(|&(f, n)| {
-            let mut m = model.clone();
-            m.functions[f].provisioned = n;
-            simulate(&m, &mut NoRecorder).summary
+        .map(|&j| simulate_variant(model, j))
+        .collect();
+    assemble(model, out, &jobs, &results)
+}
+
+/// Variants simulated before their run ended, on a guess: [`beside`] hands them to
+/// [`finish_beside`].
+#[derive(Default)]
+pub struct Speculated {
+    /// False: what-ifs are off (`--no-whatif`).
+    enabled: bool,
+    done: Vec<((usize, u32), Summary)>,
+}
+
+/// Runs `main` (the run itself) on this thread while one other thread simulates the variants
+/// the run will most likely need: none provisioned, and the offered load (see
+/// [`offered_load`]) in place of the mean concurrency the run will measure. `enabled = false`
+/// runs `main` alone.
+pub fn beside<T>(model: &Model, enabled: bool, main: impl FnOnce() -> T) -> (T, Speculated) {
+    if !enabled {
+        return (main(), Speculated::default());
+    }
+    let guess = jobs(model, |f| offered_load(model, f));
+    std::thread::scope(|scope| {
+        let variants = scope.spawn(|| {
+            guess
+                .iter()
+                .map(|&j| (j, simulate_variant(model, j)))
+                .collect()
+        });
+        let out = main();
+        let done = variants
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (
+            out,
+            Speculated {
+                enabled: true,
+                done,
+            },
+        )
+    })
+}
+
+/// The run's what-ifs, exactly those of [`whatifs`]: variants that [`beside`] guessed right are
+/// reused, the others are simulated now, in parallel with `other` (chart drawing) on this
+/// thread.
+pub fn finish_beside<T>(
+    model: &Model,
+    out: &RunOutput,
+    spec: Speculated,
+    other: impl FnOnce() -> T,
+) -> (Vec<(String, WhatIf)>, T) {
+    if !spec.enabled {
+        return (Vec::new(), other());
+    }
+    let jobs = jobs(model, |f| out.summary.functions[f].1.concurrency.mean);
+    let mut done = spec.done;
+    let missing: Vec<(usize, u32)> = jobs
+        .iter()
+        .copied()
+        .filter(|j| !done.iter().any(|(d, _)| d == j))
+        .collect();
+    let (simulated, t) = std::thread::scope(|scope| {
+        let variants = scope.spawn(|| {
+            missing
+                .par_iter()
+                .map(|&j| (j, simulate_variant(model, j)))
+                .collect::<Vec<_>>()
+        });
+        let t = other();
+        let simulated = variants
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (simulated, t)
+    });
+    done.extend(simulated);
+    let results: Vec<Summary> = jobs
+        .iter()
+        .map(|j| {
+            let i = done.iter().position(|(d, _)| d == j).expect("every job simulated");
+            done.swap_remove(i).1
         })
         .collect();
+    (assemble(model, out, &jobs, &results), t)
+}
+
+fn assemble(
+    model: &Model,
+    out: &RunOutput,
+    jobs: &[(usize, u32)],
+    results: &[Summary],
+) -> Vec<(String, WhatIf)> {
+    let base = &out.summary;
     base.functions
         .iter()
         .enumerate()
@@ -161,7 +292,7 @@ pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
             let gb = fm.memory_mb as f64 / 1024.0;
             let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
             let mut provisioned = vec![variant(s, fm.provisioned, false)];
-            for (&(jf, n), r) in jobs.iter().zip(&results) {
+            for (&(jf, n), r) in jobs.iter().zip(results) {
                 if jf == f {
                     provisioned.push(variant(&r.functions[f].1, n, true));
                 }

@@ -54,6 +54,12 @@ impl ThrottleReason {
 pub struct ThrottleCounts([u64; 4]);
 
 impl ThrottleCounts {
+    /// `n` throttles of one reason, none of the others.
+    pub fn of(reason: ThrottleReason, n: u64) -> ThrottleCounts {
+        let mut t = ThrottleCounts::default();
+        t[reason] = n;
+        t
+    }
     /// (reason, count) in the order of [`ThrottleReason::ALL`].
     pub fn iter(&self) -> impl Iterator<Item = (ThrottleReason, u64)> + '_ {
         ThrottleReason::ALL.into_iter().zip(self.0)
