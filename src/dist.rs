@@ -154,18 +154,28 @@ impl DistSpec {
         match self {
             DistSpec::Fixed { value } => Sampler::Fixed(value.0),
             DistSpec::Exponential { mean } => {
-                Sampler::Exp(Exp::new(1.0 / mean.as_secs_f64()).expect("validated mean > 0"))
+                Sampler::Exp(
+                    Exp::new(1.0 / mean.as_secs_f64()).expect("validated mean > 0"),
+                    mean.as_secs_f64(),
+                )
             }
             DistSpec::Uniform { min, max } => Sampler::Uniform(min.0, max.0),
             DistSpec::Lognormal { .. } => {
                 let (mu, sigma) = self.lognormal_params().expect("validated lognormal");
-                Sampler::LogNormal(LogNormal::new(mu, sigma.max(0.0)).expect("finite params"))
+                let sigma = sigma.max(0.0);
+                Sampler::LogNormal(
+                    LogNormal::new(mu, sigma).expect("finite params"),
+                    (mu + sigma * sigma / 2.0).exp(),
+                )
             }
             DistSpec::Normal { mean, stddev } => Sampler::Normal(
                 Normal::new(mean.as_secs_f64(), stddev.as_secs_f64()).expect("finite params"),
             ),
             DistSpec::Gamma { shape, scale } => {
-                Sampler::Gamma(Gamma::new(*shape, scale.as_secs_f64()).expect("validated gamma"))
+                Sampler::Gamma(
+                    Gamma::new(*shape, scale.as_secs_f64()).expect("validated gamma"),
+                    shape * scale.as_secs_f64(),
+                )
             }
             DistSpec::Empirical { .. } => {
                 Sampler::Empirical(empirical.unwrap_or_else(|| Arc::from(vec![0u64])))
@@ -194,20 +204,32 @@ fn micros(s: f64) -> Micros {
 #[derive(Clone, Debug)]
 pub enum Sampler {
     Fixed(u64),
-    Exp(Exp<f64>),
+    /// With the mean in seconds (as for the next two).
+    Exp(Exp<f64>, f64),
     Uniform(u64, u64),
-    LogNormal(LogNormal<f64>),
+    LogNormal(LogNormal<f64>, f64),
     Normal(Normal<f64>),
-    Gamma(Gamma<f64>),
+    Gamma(Gamma<f64>, f64),
     Empirical(Arc<[u64]>),
 }
 
 impl Sampler {
+    /// Mean of the distribution in seconds (the normal's before truncation at zero).
+    pub fn mean_secs(&self) -> f64 {
+        match self {
+            Sampler::Fixed(v) => *v as f64 / 1e6,
+            Sampler::Exp(_, m) | Sampler::LogNormal(_, m) | Sampler::Gamma(_, m) => *m,
+            Sampler::Uniform(lo, hi) => (*lo as f64 + *hi as f64) / 2e6,
+            Sampler::Normal(d) => d.mean(),
+            Sampler::Empirical(v) => v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64 / 1e6,
+        }
+    }
+
     #[inline]
     pub fn sample(&self, rng: &mut Rng) -> Micros {
         match self {
             Sampler::Fixed(v) => Micros(*v),
-            Sampler::Exp(d) => micros(d.sample(rng)),
+            Sampler::Exp(d, _) => micros(d.sample(rng)),
             Sampler::Uniform(lo, hi) => {
                 if lo == hi {
                     Micros(*lo)
@@ -215,7 +237,7 @@ impl Sampler {
                     Micros(rng.random_range(*lo..=*hi))
                 }
             }
-            Sampler::LogNormal(d) => micros(d.sample(rng)),
+            Sampler::LogNormal(d, _) => micros(d.sample(rng)),
             Sampler::Normal(d) => {
                 // Truncated at zero: redraw negatives (bounded, then 0).
                 for _ in 0..64 {
@@ -226,7 +248,7 @@ impl Sampler {
                 }
                 Micros::ZERO
             }
-            Sampler::Gamma(d) => micros(d.sample(rng)),
+            Sampler::Gamma(d, _) => micros(d.sample(rng)),
             Sampler::Empirical(v) => Micros(v[rng.random_range(0..v.len())]),
         }
     }
@@ -360,6 +382,7 @@ mod tests {
         ];
         for spec in specs {
             let want = spec.mean_secs().unwrap();
+            assert!((spec.sampler(None).mean_secs() / want - 1.0).abs() < 1e-12);
             let got = mean_of(&spec, 200_000);
             assert!((got / want - 1.0).abs() < 0.01, "{spec:?}: {got} vs {want}");
         }

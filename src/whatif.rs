@@ -22,7 +22,6 @@
 use crate::cost::{price, rates};
 use crate::model::Model;
 use crate::run::{simulate, RunOutput};
-use crate::rng::stream as rng_stream;
 use crate::scenario::{Architecture, Invocation};
 use crate::stats::summary::{Cost, FunctionSummary};
 use crate::stats::{NoRecorder, Summary};
@@ -119,20 +118,17 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
     }
 }
 
-/// The offered load of function `f` in environments: Σ over its traffic of mean arrival rate
-/// x mean handler time (durations capped by the timeout; SQS and stream traffic per full
-/// batch). By Little's law this is the mean concurrency the function needs, known before the
-/// run. The mean duration is the mean of 4,096 draws from a stream of its own (exact for fixed
-/// durations), so the estimate does not depend on the run.
+/// The offered load of function `f` in environments, known before the run: Σ over its traffic
+/// of mean arrival rate x mean duration (SQS and stream traffic per full batch), which is the
+/// mean concurrency by Little's law, plus the INIT time of one cold start per environment
+/// spread over the run.
 pub fn offered_load(model: &Model, f: usize) -> f64 {
     let fm = &model.functions[f];
-    let mut rng = rng_stream(model.seed, &fm.name, WHATIF_PURPOSE);
-    const DRAWS: u64 = 4096;
-    let total: u64 = (0..DRAWS)
-        .map(|_| fm.duration.sample(&mut rng).0.min(fm.timeout.0))
-        .sum();
-    let mean_s = total as f64 / DRAWS as f64 / 1e6;
-    model
+    let duration_s = fm
+        .duration
+        .mean_secs()
+        .min(fm.timeout.as_secs_f64());
+    let load: f64 = model
         .sources
         .iter()
         .filter(|s| s.function == f)
@@ -142,13 +138,12 @@ pub fn offered_load(model: &Model, f: usize) -> f64 {
                 Invocation::Stream => s.stream.batch_size.max(1) as f64,
                 _ => 1.0,
             };
-            s.profile.mean_rate(model.duration) / per_invocation * mean_s
+            s.profile.mean_rate(model.duration) / per_invocation * duration_s
         })
-        .sum()
+        .sum();
+    let run_s = model.duration.as_secs_f64().max(1e-6);
+    load * (1.0 + fm.init.mean_secs() / run_s)
 }
-
-/// Random stream purpose of the duration draws behind [`offered_load`] (the engine's are 1-7).
-const WHATIF_PURPOSE: u64 = 100;
 
 /// The provisioned counts worth comparing with this run's: none at all, and enough for `mean`
 /// concurrent environments (capped by the reservation, or by half the unreserved pool).
