@@ -4,7 +4,7 @@
 //!
 //! Source: AWS-FACTS.md "Scaling quotas" / "Concurrency limits".
 
-use super::{Caller, Sim};
+use super::{Caller, Placement, Sim};
 use crate::stats::Recorder;
 use crate::time::Micros;
 use serde::{Deserialize, Serialize};
@@ -107,8 +107,8 @@ impl<R: Recorder> Sim<'_, R> {
             self.funcs[f].totals.attempts += 1;
         }
         match self.admit(f) {
-            Ok((env, cold)) => {
-                self.start(env, cold, caller, counted);
+            Ok(place) => {
+                self.start(f, place, caller, counted);
                 Ok(())
             }
             Err(reason) => {
@@ -122,13 +122,13 @@ impl<R: Recorder> Sim<'_, R> {
         }
     }
 
-    /// The order of admission checks. Returns (environment, cold start) or the reason.
+    /// The order of admission checks. Returns where the invocation runs, or the reason.
     ///
     /// The account-pool check (5) runs before warm reuse of an idle on-demand environment (4)
     /// as well as before a cold start, because reusing a warm environment also adds a
     /// concurrent execution, and concurrency must never exceed the account limit.
     #[inline]
-    fn admit(&mut self, f: usize) -> Result<(u32, bool), ThrottleReason> {
+    fn admit(&mut self, f: usize) -> Result<Placement, ThrottleReason> {
         let now = self.now;
         // 1. Requests-per-second limit of the account (AWS-FACTS.md "Concurrency limits").
         if self.rate_limit > 0 {
@@ -150,9 +150,14 @@ impl<R: Recorder> Sim<'_, R> {
             }
         }
         // 3. An idle provisioned environment: warm.
-        if let Some(id) = fs.prov_idle.pop() {
+        if let Some(env) = fs.prov_idle.pop() {
             self.rate_count += 1;
-            return Ok((id, false));
+            return Ok(Placement {
+                env,
+                cold: false,
+                provisioned: true,
+                retire_at: u64::MAX,
+            });
         }
         // 5 (before 4, see above). The unreserved pool, for functions without a reservation.
         let unreserved = pool == Pool::Unreserved;
@@ -160,15 +165,20 @@ impl<R: Recorder> Sim<'_, R> {
             return Err(ThrottleReason::Account);
         }
         // 4. The most recently used idle on-demand environment that is not yet reclaimed.
-        while let Some((id, reclaim_at)) = fs.idle.pop() {
-            if reclaim_at > now {
+        while let Some(idle) = fs.idle.pop() {
+            if idle.reclaim_at > now {
                 self.rate_count += 1;
                 if unreserved {
                     self.unreserved_used += 1;
                 }
-                return Ok((id, false));
+                return Ok(Placement {
+                    env: idle.env,
+                    cold: false,
+                    provisioned: false,
+                    retire_at: idle.retire_at,
+                });
             }
-            self.envs.free(id);
+            self.envs.free(idle.env);
         }
         // 6. A new environment costs one scaling token.
         let bucket = match fs.bucket.as_mut() {
@@ -185,8 +195,13 @@ impl<R: Recorder> Sim<'_, R> {
         if unreserved {
             self.unreserved_used += 1;
         }
-        let id = self.new_env(f as u32, false);
-        Ok((id, true))
+        let env = self.new_env(f as u32);
+        Ok(Placement {
+            env,
+            cold: true,
+            provisioned: false,
+            retire_at: now + self.m.functions[f].max_lifetime.0,
+        })
     }
 }
 

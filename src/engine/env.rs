@@ -11,25 +11,54 @@ use super::{Caller, Outcome, Sim, SourceKind};
 use crate::stats::Recorder;
 use rand::RngExt;
 
-/// An execution environment. Ids are reused after it is reclaimed.
+/// An execution environment. Ids are reused after it is reclaimed. Its other facts
+/// (provisioned, end of life) travel with its idle-stack entry and its invocation, so the hot
+/// path never reads this slab.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Env {
     pub func: u32,
+}
+
+/// An idle on-demand environment waiting for reuse (MRU at the end of its function's stack).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Idle {
+    pub env: u32,
+    /// When it is reclaimed if not reused.
+    pub reclaim_at: u64,
+    /// When its maximum lifetime ends.
+    pub retire_at: u64,
+}
+
+/// Where admission placed an invocation.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Placement {
+    pub env: u32,
+    pub cold: bool,
     pub provisioned: bool,
-    pub created: u64,
+    /// When the environment's maximum lifetime ends (provisioned: never).
+    pub retire_at: u64,
 }
 
 /// An invocation in progress: its environment, who waits for it and how it will end.
+///
+/// It carries a copy of its environment's fixed facts (function, provisioned, end of life), as
+/// do the idle stacks, so neither a start nor a completion reads the environment slab: a
+/// completion reads one cache line (the slot is aligned to 64 bytes and fits in it).
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 pub(super) struct Invocation {
-    pub env: u32,
     pub caller: Caller,
-    pub cold: bool,
-    pub outcome: Outcome,
     /// INIT time of this invocation (0 when warm), µs.
     pub init: u64,
     /// Time spent in the handler (duration, or the timeout), µs.
     pub run: u64,
+    /// When the environment's maximum lifetime ends.
+    pub retire_at: u64,
+    pub env: u32,
+    pub func: u32,
+    pub provisioned: bool,
+    pub cold: bool,
+    pub outcome: Outcome,
 }
 
 impl<R: Recorder> Sim<'_, R> {
@@ -38,7 +67,7 @@ impl<R: Recorder> Sim<'_, R> {
         for f in 0..self.funcs.len() {
             let n = self.m.functions[f].provisioned;
             for _ in 0..n {
-                let id = self.new_env(f as u32, true);
+                let id = self.new_env(f as u32);
                 self.funcs[f].prov_idle.push(id);
             }
             if self.funcs[f].pool == Pool::Unreserved {
@@ -47,22 +76,22 @@ impl<R: Recorder> Sim<'_, R> {
         }
     }
 
-    pub(super) fn new_env(&mut self, func: u32, provisioned: bool) -> u32 {
-        let id = self.envs.insert(Env {
-            func,
-            provisioned,
-            created: self.now,
-        });
+    pub(super) fn new_env(&mut self, func: u32) -> u32 {
+        let id = self.envs.insert(Env { func });
         self.max_live = self.max_live.max(self.envs.live());
         id
     }
 
-    /// Starts an invocation on environment `id`.
-    pub(super) fn start(&mut self, id: u32, cold: bool, caller: Caller, counted: bool) {
+    /// Starts an invocation of function `f` where admission placed it.
+    pub(super) fn start(&mut self, f: usize, place: Placement, caller: Caller, counted: bool) {
         let now = self.now;
         let warmup = self.warmup;
-        let env = self.envs[id];
-        let f = env.func as usize;
+        let Placement {
+            env: id,
+            cold,
+            provisioned,
+            retire_at,
+        } = place;
         // A batch with a poison message fails as a whole, unless the SQS function reports
         // item failures (then the invocation succeeds and only the poison messages return).
         let poisoned = match caller {
@@ -76,7 +105,6 @@ impl<R: Recorder> Sim<'_, R> {
         };
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
-        let provisioned = env.provisioned;
         let init = if cold {
             fm.init.sample(&mut fs.rng_init).0
         } else {
@@ -114,12 +142,15 @@ impl<R: Recorder> Sim<'_, R> {
             self.unreserved_busy.inc(now, warmup);
         }
         let inv = self.invocations.insert(Invocation {
-            env: id,
             caller,
-            cold,
-            outcome,
             init,
             run,
+            retire_at,
+            env: id,
+            func: f as u32,
+            provisioned,
+            cold,
+            outcome,
         });
         self.queue.push_complete(now + init + run, id, inv);
     }
@@ -132,12 +163,11 @@ impl<R: Recorder> Sim<'_, R> {
         let call = self.invocations[inv];
         self.invocations.free(inv);
         let id = call.env;
-        let env = self.envs[id];
-        let f = env.func as usize;
+        let f = call.func as usize;
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
-        let ondemand_cold = call.cold && !env.provisioned;
+        let ondemand_cold = call.cold && !call.provisioned;
         let billed_us = if ondemand_cold && self.m.pricing.bill_init {
             call.init + call.run
         } else {
@@ -157,7 +187,7 @@ impl<R: Recorder> Sim<'_, R> {
                 fs.totals.errors += 1;
             }
             fs.duration.record(billed_ms * 1000);
-            if env.provisioned {
+            if call.provisioned {
                 fs.billed_provisioned_ms += billed_ms as u128;
             } else {
                 fs.billed_ondemand_ms += billed_ms as u128;
@@ -166,7 +196,7 @@ impl<R: Recorder> Sim<'_, R> {
         }
         // The environment is free again (or gone): concurrency drops.
         fs.busy.dec(now, warmup);
-        if env.provisioned {
+        if call.provisioned {
             fs.busy_prov.dec(now, warmup);
         }
         self.account_busy.dec(now, warmup);
@@ -174,7 +204,7 @@ impl<R: Recorder> Sim<'_, R> {
         if unreserved {
             self.unreserved_busy.dec(now, warmup);
         }
-        if env.provisioned {
+        if call.provisioned {
             // Provisioned environments are never reclaimed; after a timeout one is
             // re-initialized in the background (AWS-FACTS.md "Concurrency limits").
             fs.prov_idle.push(id);
@@ -184,13 +214,17 @@ impl<R: Recorder> Sim<'_, R> {
             }
             // After a timeout the environment is discarded (AWS-FACTS.md "Execution
             // environments").
-            let retire_at = env.created + fm.max_lifetime.0;
+            let retire_at = call.retire_at;
             if call.outcome == Outcome::Timeout || now >= retire_at {
                 self.envs.free(id);
             } else {
                 let idle_for = fm.idle_timeout.sample(&mut fs.rng_idle).0;
                 let reclaim_at = (now + idle_for).min(retire_at);
-                fs.idle.push((id, reclaim_at));
+                fs.idle.push(Idle {
+                    env: id,
+                    reclaim_at,
+                    retire_at,
+                });
             }
         }
         match call.caller {
@@ -213,9 +247,9 @@ impl<R: Recorder> Sim<'_, R> {
     pub(super) fn compact_idle(&mut self, now: u64) {
         for fs in &mut self.funcs {
             let envs = &mut self.envs;
-            fs.idle.retain(|&(id, at)| {
-                if at <= now {
-                    envs.free(id);
+            fs.idle.retain(|idle| {
+                if idle.reclaim_at <= now {
+                    envs.free(idle.env);
                     false
                 } else {
                     true

@@ -37,7 +37,7 @@ use crate::stats::{BucketCounts, BucketRow, Counters, Histogram, Level, Recorder
 use crate::time::Micros;
 use account::End;
 use admission::{Pool, TokenBucket};
-use env::{Env, Invocation};
+use env::{Env, Idle, Invocation, Placement};
 use queue::{ArrivalQueue, Class, EventQueue};
 use slab::Slab;
 
@@ -97,7 +97,7 @@ struct FnState {
     /// Idle provisioned environments (MRU at the end).
     prov_idle: Vec<u32>,
     /// Idle on-demand environments with their reclaim time (MRU at the end; reclaimed lazily).
-    idle: Vec<(u32, u64)>,
+    idle: Vec<Idle>,
     busy: Level,
     busy_prov: Level,
     bucket: Option<TokenBucket>,
