@@ -393,6 +393,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
             self.events += 1;
             if te <= ta {
                 let ev = self.queue.pop().expect("peeked");
+                if let Some(next) = self.queue.peek_completion() {
+                    self.invocations.prefetch(next);
+                }
                 match ev.class {
                     Class::Complete => self.complete(ev.payload),
                     Class::Timer => self.timer(ev.payload),

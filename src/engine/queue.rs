@@ -168,6 +168,15 @@ impl EventQueue {
         })
     }
 
+    /// The invocation of the next event when it is a completion (for a prefetch).
+    #[inline]
+    pub fn peek_completion(&self) -> Option<u32> {
+        self.heap
+            .peek()
+            .filter(|k| (k >> (32 + ORDER_BITS)) & 3 == Class::Complete as u128)
+            .map(|k| k as u32)
+    }
+
     pub fn len(&self) -> usize {
         self.heap.v.len()
     }

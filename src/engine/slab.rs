@@ -53,6 +53,25 @@ impl<T> Slab<T> {
         self.free.push(id);
     }
 
+    /// Asks the CPU to bring slot `id` into the cache (a hint: no effect on results). The
+    /// event loop prefetches the invocation of the next completion while it handles the
+    /// current event, hiding the cache miss that otherwise dominates at high concurrency.
+    #[inline]
+    pub fn prefetch(&self, id: u32) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(slot) = self.slots.get(id as usize) {
+            // SAFETY: prefetching is a hint that never faults and reads nothing observable;
+            // the pointer comes from a live reference.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    slot as *const T as *const i8,
+                )
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = id;
+    }
+
     /// Slots in use.
     #[inline]
     pub fn live(&self) -> usize {
