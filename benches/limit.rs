@@ -10,7 +10,9 @@
 //! second, mean duration 100 ms, no throttles). Each case runs the reference, the engine alone
 //! (`simulate` without a recorder: no time series, no charts, no what-ifs) and, at 100, the
 //! whole `lambdasim run` (time series, charts, what-ifs, every output file). Reported: the
-//! best of `REPS` rounds of invocations per wall-clock second and the ratio to the reference.
+//! best of `REPS` rounds of invocations per second of wall clock and of this thread's CPU time
+//! (immune to other processes on a shared machine; not for `run`, which uses every core), and
+//! the ratios to the reference.
 //!
 //! `cargo bench --bench limit` (environment `LIMIT_INVOCATIONS`, default 3,000,000).
 
@@ -28,7 +30,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-const REPS: usize = 3;
+const REPS: usize = 5;
 
 /// The reference loop: `n` arrivals at `rate`/s, durations exponential with mean `mean_s`,
 /// at most `c` busy environments. Returns invocations that ran.
@@ -94,14 +96,26 @@ load = {{ kind = "constant", rps = {rate} }}
     )
 }
 
-fn best_rate(mut f: impl FnMut() -> u64) -> f64 {
-    (0..REPS)
-        .map(|_| {
-            let t = Instant::now();
-            let n = black_box(f());
-            n as f64 / t.elapsed().as_secs_f64()
-        })
-        .fold(0.0, f64::max)
+/// CPU time of this thread in seconds (Linux `schedstat`, nanoseconds), so the figures do not
+/// depend on how many other processes share the cores; `None` elsewhere.
+fn thread_cpu_s() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+/// Best of `REPS` rounds of units per second: (wall clock, this thread's CPU time).
+fn best_rate(mut f: impl FnMut() -> u64) -> (f64, f64) {
+    let (mut wall, mut cpu) = (0.0f64, 0.0f64);
+    for _ in 0..REPS {
+        let (t, c) = (Instant::now(), thread_cpu_s());
+        let n = black_box(f()) as f64;
+        wall = wall.max(n / t.elapsed().as_secs_f64());
+        if let (Some(c0), Some(c1)) = (c, thread_cpu_s()) {
+            cpu = cpu.max(n / (c1 - c0).max(1e-9));
+        }
+    }
+    (wall, cpu)
 }
 
 fn main() {
@@ -112,8 +126,11 @@ fn main() {
         .unwrap_or(3_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     println!(
-        "{:>11} {:>14} {:>14} {:>6} {:>14} {:>6}",
-        "concurrency", "limit inv/s", "engine inv/s", "ratio", "run inv/s", "ratio"
+        "invocations per second, best of {REPS}; wall clock, and (cpu) this thread's CPU time"
+    );
+    println!(
+        "{:>11} {:>22} {:>22} {:>13} {:>10} {:>6}",
+        "concurrency", "limit (cpu)", "engine (cpu)", "ratio (cpu)", "run wall", "ratio"
     );
     for c in [100u32, 3000, 10_000] {
         let rate = c as f64 * 10.0;
@@ -126,8 +143,13 @@ fn main() {
         let limit = best_rate(|| reference(n, rate, 0.1, 10 * c as usize));
         let engine = best_rate(|| simulate(&m, &mut NoRecorder).summary.account.invocations);
         let mut line = format!(
-            "{c:>11} {limit:>14.3e} {engine:>14.3e} {:>6.2}",
-            engine / limit
+            "{c:>11} {:>10.3e} ({:>9.3e}) {:>10.3e} ({:>9.3e}) {:>5.2} ({:>5.2})",
+            limit.0,
+            limit.1,
+            engine.0,
+            engine.1,
+            engine.0 / limit.0,
+            engine.1 / limit.1
         );
         if c == 100 {
             let path = dir.path().join("limit.toml");
@@ -138,15 +160,9 @@ fn main() {
                 charts: true,
                 ..Default::default()
             };
-            let whole = best_rate(|| {
-                run(&opts)
-                    .expect("run")
-                    .output
-                    .summary
-                    .account
-                    .invocations
-            });
-            line += &format!(" {whole:>14.3e} {:>6.2}", whole / limit);
+            let (whole, _) =
+                best_rate(|| run(&opts).expect("run").output.summary.account.invocations);
+            line += &format!(" {whole:>10.3e} {:>6.2}", whole / limit.0);
         }
         println!("{line}");
     }

@@ -153,12 +153,10 @@ impl DistSpec {
     pub fn sampler(&self, empirical: Option<Arc<[u64]>>) -> Sampler {
         match self {
             DistSpec::Fixed { value } => Sampler::Fixed(value.0),
-            DistSpec::Exponential { mean } => {
-                Sampler::Exp(
-                    Exp::new(1.0 / mean.as_secs_f64()).expect("validated mean > 0"),
-                    mean.as_secs_f64(),
-                )
-            }
+            DistSpec::Exponential { mean } => Sampler::Exp(
+                Exp::new(1.0 / mean.as_secs_f64()).expect("validated mean > 0"),
+                mean.as_secs_f64(),
+            ),
             DistSpec::Uniform { min, max } => Sampler::Uniform(min.0, max.0),
             DistSpec::Lognormal { .. } => {
                 let (mu, sigma) = self.lognormal_params().expect("validated lognormal");
@@ -171,12 +169,10 @@ impl DistSpec {
             DistSpec::Normal { mean, stddev } => Sampler::Normal(
                 Normal::new(mean.as_secs_f64(), stddev.as_secs_f64()).expect("finite params"),
             ),
-            DistSpec::Gamma { shape, scale } => {
-                Sampler::Gamma(
-                    Gamma::new(*shape, scale.as_secs_f64()).expect("validated gamma"),
-                    shape * scale.as_secs_f64(),
-                )
-            }
+            DistSpec::Gamma { shape, scale } => Sampler::Gamma(
+                Gamma::new(*shape, scale.as_secs_f64()).expect("validated gamma"),
+                shape * scale.as_secs_f64(),
+            ),
             DistSpec::Empirical { .. } => {
                 Sampler::Empirical(empirical.unwrap_or_else(|| Arc::from(vec![0u64])))
             }
@@ -221,7 +217,9 @@ impl Sampler {
             Sampler::Exp(_, m) | Sampler::LogNormal(_, m) | Sampler::Gamma(_, m) => *m,
             Sampler::Uniform(lo, hi) => (*lo as f64 + *hi as f64) / 2e6,
             Sampler::Normal(d) => d.mean(),
-            Sampler::Empirical(v) => v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64 / 1e6,
+            Sampler::Empirical(v) => {
+                v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64 / 1e6
+            }
         }
     }
 
@@ -345,7 +343,17 @@ mod tests {
     fn inline_rounding_equals_from_secs_f64() {
         // Halfway cases, tiny, huge and random values against the reference conversion.
         let mut rng = stream(5, "round", 0);
-        let mut xs = vec![0.0, -1.0, f64::NAN, 2.5e-6, 0.5e-6, 1.5e-6, 4.9999999e-7, 1e13, 2e13];
+        let mut xs = vec![
+            0.0,
+            -1.0,
+            f64::NAN,
+            2.5e-6,
+            0.5e-6,
+            1.5e-6,
+            4.9999999e-7,
+            1e13,
+            2e13,
+        ];
         for _ in 0..200_000 {
             let e: f64 = rng.random_range(-9.0..7.0);
             xs.push(10f64.powf(e) * rng.random::<f64>());

@@ -572,7 +572,10 @@ fn narrate(
                 explained[k] = true;
                 format!("{}{}", reason_text(model, f, k), retry_note(model, f))
             };
-            let mut part = format!("{} throttled ({}): {why}", sum.throttles[reason], REASONS[k]);
+            let mut part = format!(
+                "{} throttled ({}): {why}",
+                sum.throttles[reason], REASONS[k]
+            );
             if let (1, Some(h)) = (k, holder) {
                 part.push_str(&format!(" ({h})"));
             }
@@ -782,7 +785,12 @@ mod tests {
         assert_eq!(rows.iter().map(|r| r.invocations).sum::<u64>(), 10 * n);
         assert_eq!(rows.iter().map(|r| r.cold_starts).sum::<u64>(), n);
         let burst: u64 = (0..n).map(|t| t % 3).sum();
-        assert_eq!(rows.iter().map(|r| r.throttles[ThrottleReason::Burst]).sum::<u64>(), burst);
+        assert_eq!(
+            rows.iter()
+                .map(|r| r.throttles[ThrottleReason::Burst])
+                .sum::<u64>(),
+            burst
+        );
         assert_eq!(rows.iter().map(|r| r.concurrency_max).max(), Some(999));
         assert_eq!(rows.iter().filter(|r| r.scaling_tokens == 0).count(), 1);
         assert!(rows

@@ -124,10 +124,7 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
 /// spread over the run.
 pub fn offered_load(model: &Model, f: usize) -> f64 {
     let fm = &model.functions[f];
-    let duration_s = fm
-        .duration
-        .mean_secs()
-        .min(fm.timeout.as_secs_f64());
+    let duration_s = fm.duration.mean_secs().min(fm.timeout.as_secs_f64());
     let load: f64 = model
         .sources
         .iter()
@@ -264,7 +261,10 @@ pub fn finish_beside<T>(
     let results: Vec<Summary> = jobs
         .iter()
         .map(|j| {
-            let i = done.iter().position(|(d, _)| d == j).expect("every job simulated");
+            let i = done
+                .iter()
+                .position(|(d, _)| d == j)
+                .expect("every job simulated");
             done.swap_remove(i).1
         })
         .collect();
@@ -308,4 +308,63 @@ fn assemble(
             (name.clone(), w)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_str;
+    use std::path::Path;
+
+    fn model(text: &str) -> Model {
+        let s = load_str(text, Path::new("t.toml"), &[]).expect("valid scenario");
+        Model::build(&s, Path::new("."), Path::new("t.toml")).expect("model")
+    }
+
+    const TWO: &str = r#"
+name = "t"
+duration = "2m"
+[[functions]]
+name = "a"
+duration = "200ms"
+init = "1s"
+provisioned_concurrency = 5
+[[functions]]
+name = "b"
+duration = { dist = "exponential", mean = "50ms" }
+[[traffic]]
+function = "a"
+load = { kind = "constant", rps = 100 }
+[[traffic]]
+function = "b"
+load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 120 }] }
+"#;
+
+    #[test]
+    fn offered_load_is_rate_times_mean_duration_plus_one_init_per_environment() {
+        // a: 100/s x 0.2 s = 20, plus 20 x 1 s of INIT over 120 s.
+        let m = model(TWO);
+        let a = offered_load(&m, 0);
+        assert!((a - 20.0 * (1.0 + 1.0 / 120.0)).abs() < 1e-6, "{a}");
+        // b: mean rate (40 + 120) / 2 = 80/s x 0.05 s = 4 (steps averaged at 10,000 points).
+        let b = offered_load(&m, 1);
+        assert!((b - 4.0).abs() < 1e-3, "{b}");
+    }
+
+    #[test]
+    fn variants_beside_the_run_equal_variants_after_it() {
+        // Whatever the guess, the what-ifs are those of the sequential computation.
+        let m = model(TWO);
+        let (out, spec) = beside(&m, true, || simulate(&m, &mut NoRecorder));
+        let (w, ()) = finish_beside(&m, &out, spec, || ());
+        assert_eq!(w, whatifs(&m, &out));
+        assert_eq!(w.len(), 2);
+        assert!(w[0]
+            .1
+            .provisioned
+            .iter()
+            .any(|v| v.provisioned_concurrency == 0));
+        let (out, spec) = beside(&m, false, || simulate(&m, &mut NoRecorder));
+        assert!(finish_beside(&m, &out, spec, || ()).0.is_empty());
+    }
 }

@@ -47,6 +47,9 @@ fn pack(time: u64, class: Class, order: u32, payload: u32) -> u128 {
         | payload as u128
 }
 
+/// Children per node: 4 measured faster than 2 at 3,000 and 10,000 concurrent environments.
+const ARITY: usize = 4;
+
 /// A 4-ary min-heap of `u128` keys.
 #[derive(Default)]
 struct QuadHeap {
@@ -64,7 +67,7 @@ impl QuadHeap {
         let mut i = self.v.len();
         self.v.push(k);
         while i > 0 {
-            let p = (i - 1) / 4;
+            let p = (i - 1) / ARITY;
             let pk = self.v[p];
             if pk <= k {
                 break;
@@ -98,11 +101,11 @@ impl QuadHeap {
         let n = self.v.len();
         let mut i = 0;
         loop {
-            let c = 4 * i + 1;
+            let c = ARITY * i + 1;
             if c >= n {
                 break;
             }
-            let end = (c + 4).min(n);
+            let end = (c + ARITY).min(n);
             let mut m = c;
             let mut mk = self.v[c];
             for j in c + 1..end {

@@ -570,9 +570,11 @@ fn draw_throttles<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let totals: Vec<u64> = (0..4)
         .map(|k| {
-            d.panels()
-                .first()
-                .map_or(0, |p| p.1.iter().map(|r| r.throttles[ThrottleReason::ALL[k]]).sum())
+            d.panels().first().map_or(0, |p| {
+                p.1.iter()
+                    .map(|r| r.throttles[ThrottleReason::ALL[k]])
+                    .sum()
+            })
         })
         .collect();
     let mut legend = vec![(
