@@ -332,6 +332,7 @@ provisioned_concurrency = 5
 [[functions]]
 name = "b"
 duration = { dist = "exponential", mean = "50ms" }
+init = "600ms"
 [[traffic]]
 function = "a"
 load = { kind = "constant", rps = 100 }
@@ -346,9 +347,10 @@ load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 12
         let m = model(TWO);
         let a = offered_load(&m, 0);
         assert!((a - 20.0 * (1.0 + 1.0 / 120.0)).abs() < 1e-6, "{a}");
-        // b: mean rate (40 + 120) / 2 = 80/s x 0.05 s = 4 (steps averaged at 10,000 points).
+        // b: mean rate (40 + 120) / 2 = 80/s x 0.05 s = 4 (steps averaged at 10,000 points),
+        // plus 4 x 0.6 s of INIT over 120 s.
         let b = offered_load(&m, 1);
-        assert!((b - 4.0).abs() < 1e-3, "{b}");
+        assert!((b - 4.0 * (1.0 + 0.6 / 120.0)).abs() < 1e-3, "{b}");
     }
 
     #[test]
