@@ -38,7 +38,6 @@
 //! # Ok::<(), lambdasim::Error>(())
 //! ```
 
-pub mod admission;
 pub mod app;
 pub mod compare;
 pub mod cost;

@@ -60,12 +60,15 @@ pub enum Scaling {
     Burst,
 }
 
+/// Defined with the token buckets it configures.
+/// How a scaling token bucket refills (`account.scale_refill`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Refill {
     Continuous,
     Step,
 }
+
 
 /// The `[account]` table. Every key is optional: a missing key takes its value from
 /// [`Account::default`] (serde's struct-level default), the one place the defaults are written.

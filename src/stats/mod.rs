@@ -9,6 +9,8 @@ pub use histogram::Histogram;
 pub use merge::TokensKept;
 pub use summary::Summary;
 
+pub mod throttle;
+pub use throttle::{ThrottleCounts, ThrottleReason};
 use crate::time::Micros;
 
 /// Event counts of one function (or the account) over a window.
@@ -29,8 +31,8 @@ pub struct Counters {
     pub failed_throttled: u64,
     /// Invocations that ended in a function error or a timeout (CloudWatch `Errors`).
     pub errors: u64,
-    /// Throttled attempts by reason: burst, account, reserved, rate (see [`crate::admission::Throttle`]).
-    pub throttles: [u64; 4],
+    /// Throttled attempts by reason.
+    pub throttles: ThrottleCounts,
     pub cold_starts: u64,
     pub retries: u64,
     pub dropped: u64,
@@ -41,7 +43,7 @@ pub struct Counters {
 
 impl Counters {
     pub fn throttles_total(&self) -> u64 {
-        self.throttles.iter().sum()
+        self.throttles.total()
     }
     pub fn add(&mut self, o: &Counters) {
         self.requests += o.requests;
@@ -52,9 +54,7 @@ impl Counters {
         self.timed_out += o.timed_out;
         self.failed_throttled += o.failed_throttled;
         self.errors += o.errors;
-        for i in 0..4 {
-            self.throttles[i] += o.throttles[i];
-        }
+        self.throttles.add(&o.throttles);
         self.cold_starts += o.cold_starts;
         self.retries += o.retries;
         self.dropped += o.dropped;
@@ -143,7 +143,7 @@ impl Level {
 pub struct BucketCounts {
     pub invocations: u64,
     pub errors: u64,
-    pub throttles: [u64; 4],
+    pub throttles: ThrottleCounts,
     pub cold_starts: u64,
     pub spillover: u64,
     pub dead_letters: u64,
@@ -160,7 +160,7 @@ pub struct BucketRow {
     pub function: Option<u32>,
     pub invocations: u64,
     pub errors: u64,
-    pub throttles: [u64; 4],
+    pub throttles: ThrottleCounts,
     pub cold_starts: u64,
     pub concurrency_max: u32,
     pub concurrency_mean: f64,
@@ -187,7 +187,7 @@ pub struct BucketRow {
 
 impl BucketRow {
     pub fn throttles_total(&self) -> u64 {
-        self.throttles.iter().sum()
+        self.throttles.total()
     }
 
     /// Adds `other`'s event counts (invocations, errors, throttles by reason, cold starts,
@@ -196,9 +196,7 @@ impl BucketRow {
     pub fn add_counts(&mut self, other: &BucketRow) {
         self.invocations += other.invocations;
         self.errors += other.errors;
-        for k in 0..4 {
-            self.throttles[k] += other.throttles[k];
-        }
+        self.throttles.add(&other.throttles);
         self.cold_starts += other.cold_starts;
         self.spillover += other.spillover;
         self.dead_letters += other.dead_letters;
