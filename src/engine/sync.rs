@@ -8,7 +8,7 @@
 //! request's latency; requests still waiting at the end are in flight.
 
 use super::{Caller, End, Outcome, Sim, SourceKind, Timer};
-use crate::retry::{AdaptiveLimiter, RetryPolicy};
+use crate::retry::{AdaptiveLimiter, RetryPolicy, Retryable};
 use crate::rng::Rng;
 use crate::scenario::{RetryMode, RetrySpec};
 use crate::stats::Recorder;
@@ -151,10 +151,19 @@ impl<R: Recorder> Sim<'_, R> {
 
     /// The invocation ran. Function errors and timeouts come back inside a successful Invoke
     /// response (200), so SDKs do not retry them: the request ends here.
-    pub(super) fn sync_done(&mut self, source: u32, arrival: u64, outcome: Outcome, cold: bool) {
+    pub(super) fn sync_done(
+        &mut self,
+        source: u32,
+        arrival: u64,
+        attempt: u32,
+        outcome: Outcome,
+        cold: bool,
+    ) {
         let now = self.now;
         let c = self.client(source);
-        c.retry.on_success();
+        // Lambda's sync retries are all throttles (a timeout of the function comes back as a
+        // 200), so a retried success returns a throttle retry's cost.
+        c.retry.on_success(attempt, Retryable::Throttle.cost());
         let adaptive = match c.limiter.as_mut() {
             Some(l) => {
                 l.on_response(now, false);
