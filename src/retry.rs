@@ -42,6 +42,10 @@ pub struct RetrySpec {
     pub base: Option<Micros>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap: Option<Micros>,
+    /// Independent SDK clients the requests are spread over, uniformly at random (default 1):
+    /// each has its own retry quota and, in adaptive mode, its own rate limiter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
 }
 
 // The retry quota of the AWS SDKs' standard mode (botocore `RetryQuotaChecker`; "Retry

@@ -230,9 +230,10 @@ impl<R: Recorder> Sim<'_, R> {
         match call.caller {
             Caller::Sync {
                 source,
+                client,
                 arrival,
                 attempt,
-            } => self.sync_done(source, arrival, attempt, call.outcome, call.cold),
+            } => self.sync_done(source, client, arrival, attempt, call.outcome, call.cold),
             Caller::Async(e) => self.async_done(e, call.outcome, call.cold),
             Caller::Batch { batch, .. } => {
                 let s = self.batches[batch].source;
