@@ -4,8 +4,12 @@
 //! a function error or a function timeout comes back inside a successful Invoke response, so it
 //! is not retried.
 //! - `standard`: 3 attempts; the delay before retry i is U(0,1) x min(base x 2^(i-1), cap)
-//!   (full jitter, base 1 s, cap 20 s); a retry quota of 500 tokens per client, 5 per retry,
-//!   1 refunded per success: an empty quota stops retries.
+//!   (full jitter, base 1 s, cap 20 s); a retry quota of 500 tokens per client: a retry costs 5
+//!   (10 after a timeout), a success that was never retried returns 1, a success that was
+//!   retried returns what its last retry took; an empty quota stops retries. This is the AWS
+//!   SDKs' retry quota (botocore's `RetryQuotaChecker`, `StandardRetryConditions`), see
+//!   "Retry behavior" in the AWS SDKs and Tools Reference Guide,
+//!   <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>.
 //! - `legacy`: boto3's legacy mode: up to 5 attempts, the same jittered exponential backoff,
 //!   no retry quota.
 //! - `adaptive`: `standard` plus [`AdaptiveLimiter`], the client-side rate limiter.
@@ -38,11 +42,40 @@ pub struct RetrySpec {
     pub base: Option<Micros>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap: Option<Micros>,
+    /// Independent SDK clients the requests are spread over, uniformly at random (default 1):
+    /// each has its own retry quota and, in adaptive mode, its own rate limiter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
 }
 
+// The retry quota of the AWS SDKs' standard mode (botocore `RetryQuotaChecker`; "Retry
+// behavior", https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
 pub const QUOTA_CAPACITY: u32 = 500;
+/// Tokens a retry takes.
 pub const QUOTA_RETRY_COST: u32 = 5;
+/// Tokens a retry after a timeout (no response) takes.
+pub const QUOTA_TIMEOUT_RETRY_COST: u32 = 10;
+/// Tokens a success that was never retried returns.
 pub const QUOTA_SUCCESS_REFUND: u32 = 1;
+
+/// Why an attempt is retried: the quota charges a timeout (no response at all) double.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retryable {
+    /// A throttling error (Lambda's 429 `TooManyRequestsException`).
+    Throttle,
+    /// A client-side timeout: no response arrived.
+    Timeout,
+}
+
+impl Retryable {
+    /// Quota tokens a retry for this cause takes.
+    pub fn cost(self) -> u32 {
+        match self {
+            Retryable::Throttle => QUOTA_RETRY_COST,
+            Retryable::Timeout => QUOTA_TIMEOUT_RETRY_COST,
+        }
+    }
+}
 
 /// Defaults of a mode: (max attempts, base, cap).
 pub fn defaults(mode: RetryMode) -> (u32, Micros, Micros) {
@@ -83,14 +116,22 @@ impl RetryPolicy {
     /// attempt, or `None` when the request gives up.
     #[inline]
     pub fn after_throttle(&mut self, attempt: u32, rng: &mut Rng) -> Option<u64> {
+        self.after_failure(attempt, Retryable::Throttle, rng)
+    }
+
+    /// After attempt number `attempt` (1-based) failed with a retryable `cause`: the delay
+    /// before the next attempt, or `None` when the request gives up.
+    #[inline]
+    pub fn after_failure(&mut self, attempt: u32, cause: Retryable, rng: &mut Rng) -> Option<u64> {
         if self.mode == RetryMode::None || attempt >= self.max_attempts {
             return None;
         }
         if self.uses_quota() {
-            if self.quota < QUOTA_RETRY_COST {
+            let cost = cause.cost();
+            if self.quota < cost {
                 return None;
             }
-            self.quota -= QUOTA_RETRY_COST;
+            self.quota -= cost;
         }
         let exp = self.base.saturating_mul(1u64 << (attempt - 1).min(40));
         let ceiling = exp.min(self.cap);
@@ -98,12 +139,24 @@ impl RetryPolicy {
         Some((u * ceiling as f64) as u64)
     }
 
-    /// A request of this client succeeded: refund the quota.
+    /// A request of this client got a successful response on attempt number `attempt`, whose
+    /// retry (if `attempt > 1`) took `last_cost` tokens: a call never retried returns 1 token,
+    /// a retried one returns what its last retry took (botocore `RetryQuotaChecker`).
     #[inline]
-    pub fn on_success(&mut self) {
+    pub fn on_success(&mut self, attempt: u32, last_cost: u32) {
         if self.uses_quota() {
-            self.quota = (self.quota + QUOTA_SUCCESS_REFUND).min(QUOTA_CAPACITY);
+            let refund = if attempt <= 1 {
+                QUOTA_SUCCESS_REFUND
+            } else {
+                last_cost
+            };
+            self.quota = (self.quota + refund).min(QUOTA_CAPACITY);
         }
+    }
+
+    /// Quota tokens left (the capacity for modes without a quota).
+    pub fn quota(&self) -> u32 {
+        self.quota
     }
 }
 
@@ -282,13 +335,26 @@ mod tests {
             .filter(|_| p.after_throttle(1, &mut rng).is_some())
             .count();
         assert_eq!(granted, 100);
-        p.on_success();
-        p.on_success();
-        p.on_success();
-        p.on_success();
-        p.on_success();
+        // Five successes never retried return 1 token each: one more retry.
+        for _ in 0..5 {
+            p.on_success(1, 0);
+        }
         assert!(p.after_throttle(1, &mut rng).is_some());
         assert!(p.after_throttle(1, &mut rng).is_none());
+        // A success on a retry returns what that retry took: one more retry at once.
+        p.on_success(2, QUOTA_RETRY_COST);
+        assert_eq!(p.quota(), 5);
+        assert!(p.after_throttle(1, &mut rng).is_some());
+        assert!(p.after_throttle(1, &mut rng).is_none());
+        // A timeout retry takes 10 and a success after it returns 10.
+        p.on_success(2, QUOTA_TIMEOUT_RETRY_COST);
+        assert!(p.after_failure(1, Retryable::Timeout, &mut rng).is_some());
+        assert_eq!(p.quota(), 0);
+        // The refund never lifts the quota past its capacity.
+        for _ in 0..1000 {
+            p.on_success(2, QUOTA_RETRY_COST);
+        }
+        assert_eq!(p.quota(), QUOTA_CAPACITY);
         assert!(
             p.after_throttle(3, &mut rng).is_none(),
             "third attempt is the last"

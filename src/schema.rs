@@ -156,6 +156,7 @@ fn traffic() -> Value {
             "max_attempts": lim::RETRY_MAX_ATTEMPTS.schema("attempts in all, the first included (default by mode: legacy 5, standard and adaptive 3)"),
             "base": duration("backoff base (default 1s)"),
             "cap": duration("backoff cap (default 20s)"),
+            "clients": lim::RETRY_CLIENTS.schema("independent SDK clients the requests are spread over, uniformly at random, each with its own retry quota and adaptive rate limiter (default 1)"),
         }),
         &[],
     );

@@ -229,8 +229,11 @@ impl<R: Recorder> Sim<'_, R> {
         }
         match call.caller {
             Caller::Sync {
-                source, arrival, ..
-            } => self.sync_done(source, arrival, call.outcome, call.cold),
+                source,
+                client,
+                arrival,
+                attempt,
+            } => self.sync_done(source, client, arrival, attempt, call.outcome, call.cold),
             Caller::Async(e) => self.async_done(e, call.outcome, call.cold),
             Caller::Batch { batch, .. } => {
                 let s = self.batches[batch].source;

@@ -53,6 +53,8 @@ mod purpose {
     pub const RETRY: u64 = 6;
     /// Poison records and stream shard choice.
     pub const RECORDS: u64 = 7;
+    /// Which client of a sync fleet sends a request.
+    pub const CLIENTS: u64 = 8;
 }
 
 /// How an invocation ended.
@@ -70,6 +72,7 @@ pub enum Caller {
     /// which attempt this is (1 = first try).
     Sync {
         source: u32,
+        client: u32,
         arrival: u64,
         attempt: u32,
     },
@@ -143,7 +146,7 @@ struct SourceState {
 }
 
 enum SourceKind {
-    Sync(sync::Client),
+    Sync(sync::Fleet),
     Async(asynq::Queue),
     Sqs(sqs::Mapping),
     Stream(stream::Mapping),
@@ -155,11 +158,13 @@ enum Timer {
     /// A sync request's retry after its backoff.
     Sync {
         source: u32,
+        client: u32,
         arrival: u64,
         attempt: u32,
     },
-    /// An adaptive client's rate limiter may have a token for its waiting sends (source).
-    SyncDrain(u32),
+    /// An adaptive client's rate limiter may have a token for its waiting sends
+    /// (source, client).
+    SyncDrain(u32, u32),
     /// An async event's next attempt.
     Async(AsyncEvent),
     /// The SQS mapping's once-a-second scaling decision (source).
@@ -310,9 +315,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 gen: ArrivalGen::new(s.profile.clone(), s.arrivals, m.duration),
                 rng: rng_stream(seed, &s.name, purpose::ARRIVALS),
                 kind: match s.invocation {
-                    InvocationModel::Sync => SourceKind::Sync(sync::Client::new(
+                    InvocationModel::Sync => SourceKind::Sync(sync::Fleet::new(
                         &s.retry,
                         rng_stream(seed, &s.name, purpose::RETRY),
+                        rng_stream(seed, &s.name, purpose::CLIENTS),
                     )),
                     InvocationModel::Async => SourceKind::Async(asynq::Queue::default()),
                     InvocationModel::Sqs => SourceKind::Sqs(sqs::Mapping::new(
@@ -425,10 +431,11 @@ impl<'m, R: Recorder> Sim<'m, R> {
         match t {
             Timer::Sync {
                 source,
+                client,
                 arrival,
                 attempt,
-            } => self.sync_retry(source, arrival, attempt),
-            Timer::SyncDrain(s) => self.sync_drain(s),
+            } => self.sync_retry(source, client, arrival, attempt),
+            Timer::SyncDrain(s, c) => self.sync_drain(s, c),
             Timer::Async(e) => self.async_timer(e),
             Timer::SqsTick(s) => self.sqs_tick(s),
             Timer::SqsWindow(s) => self.sqs_pump(s),
@@ -470,7 +477,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             self.funcs[f].totals.requests += 1;
         }
         match src.invocation {
-            InvocationModel::Sync => self.sync_send(i, self.now, 1),
+            InvocationModel::Sync => self.sync_arrival(i),
             InvocationModel::Async => self.async_try(AsyncEvent::new(i, self.now)),
             InvocationModel::Sqs => self.sqs_arrival(i),
             InvocationModel::Stream => self.stream_arrival(i),
@@ -516,8 +523,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
         for (i, s) in self.sources.iter().enumerate() {
             let f = self.m.sources[i].function;
             match &s.kind {
-                SourceKind::Sync(c) => {
-                    in_flight[f] += c.waiting().filter(|&a| a >= warmup).count() as u64
+                SourceKind::Sync(fleet) => {
+                    in_flight[f] += fleet.waiting().filter(|&a| a >= warmup).count() as u64
                 }
                 SourceKind::Sqs(q) => in_flight[f] += counted(&mut q.visible.iter()),
                 SourceKind::Stream(st) => {

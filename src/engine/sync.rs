@@ -8,14 +8,15 @@
 //! request's latency; requests still waiting at the end are in flight.
 
 use super::{Caller, End, Outcome, Sim, SourceKind, Timer};
-use crate::retry::{AdaptiveLimiter, RetryPolicy};
+use crate::retry::{AdaptiveLimiter, RetryPolicy, Retryable};
 use crate::rng::Rng;
 use crate::scenario::{RetryMode, RetrySpec};
 use crate::stats::Recorder;
+use rand::RngExt;
 use std::collections::VecDeque;
 
-/// A sync traffic source's client: its retry policy and, in adaptive mode, its rate limiter
-/// with the sends waiting for a token.
+/// One SDK client of a sync traffic source: its retry quota and, in adaptive mode, its rate
+/// limiter with the sends waiting for a token.
 pub(super) struct Client {
     retry: RetryPolicy,
     limiter: Option<AdaptiveLimiter>,
@@ -23,53 +24,86 @@ pub(super) struct Client {
     waiting: VecDeque<(u64, u32)>,
     /// Time of the earliest drain timer scheduled (u64::MAX: none).
     next_drain: u64,
-    rng: Rng,
 }
 
-impl Client {
-    pub(super) fn new(spec: &RetrySpec, rng: Rng) -> Client {
-        Client {
-            retry: RetryPolicy::new(spec),
-            limiter: (spec.mode == RetryMode::Adaptive).then(AdaptiveLimiter::default),
-            waiting: VecDeque::new(),
-            next_drain: u64::MAX,
-            rng,
-        }
+/// The clients of a sync traffic source (`retry.clients`, default 1). A fleet of containers
+/// or browsers is many SDK clients, each with its own retry quota and rate limiter ("Retry
+/// behavior": the quota and the adaptive limiter are per client,
+/// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>). Each request
+/// goes to a client drawn uniformly at random; memory is O(clients).
+pub(super) struct Fleet {
+    clients: Vec<Client>,
+    /// Backoff jitter, shared by the clients (one stream per source keeps runs reproducible).
+    rng: Rng,
+    /// Which client sends a request (not drawn for a single client).
+    pick: Rng,
+}
+
+impl Fleet {
+    pub(super) fn new(spec: &RetrySpec, rng: Rng, pick: Rng) -> Fleet {
+        let n = spec.clients.unwrap_or(1).max(1) as usize;
+        let clients = (0..n)
+            .map(|_| Client {
+                retry: RetryPolicy::new(spec),
+                limiter: (spec.mode == RetryMode::Adaptive).then(AdaptiveLimiter::default),
+                waiting: VecDeque::new(),
+                next_drain: u64::MAX,
+            })
+            .collect();
+        Fleet { clients, rng, pick }
     }
 
-    /// Arrival times of the requests waiting in the client for a token.
+    /// Arrival times of the requests waiting in the clients for a token.
     pub(super) fn waiting(&self) -> impl Iterator<Item = u64> + '_ {
-        self.waiting.iter().map(|&(a, _)| a)
+        self.clients
+            .iter()
+            .flat_map(|c| c.waiting.iter().map(|&(a, _)| a))
     }
 }
 
 impl<R: Recorder> Sim<'_, R> {
-    fn client(&mut self, source: u32) -> &mut Client {
+    fn fleet(&mut self, source: u32) -> &mut Fleet {
         match &mut self.sources[source as usize].kind {
-            SourceKind::Sync(c) => c,
+            SourceKind::Sync(f) => f,
             _ => unreachable!("sync caller from a non-sync source"),
         }
     }
 
+    fn client(&mut self, source: u32, client: u32) -> &mut Client {
+        &mut self.fleet(source).clients[client as usize]
+    }
+
+    /// A new sync request: a client of the source's fleet, drawn uniformly, sends it.
+    pub(super) fn sync_arrival(&mut self, source: u32) {
+        let fleet = self.fleet(source);
+        let n = fleet.clients.len();
+        let client = if n > 1 {
+            fleet.pick.random_range(0..n) as u32
+        } else {
+            0
+        };
+        self.sync_send(source, client, self.now, 1);
+    }
+
     /// Attempt `attempt` of a sync request wants to go now: an adaptive client without a token
     /// (or with sends already waiting) queues it.
-    pub(super) fn sync_send(&mut self, source: u32, arrival: u64, attempt: u32) {
+    pub(super) fn sync_send(&mut self, source: u32, client: u32, arrival: u64, attempt: u32) {
         let now = self.now;
-        let c = self.client(source);
+        let c = self.client(source, client);
         if let Some(l) = c.limiter.as_mut() {
             if !c.waiting.is_empty() || !l.try_acquire(now) {
                 c.waiting.push_back((arrival, attempt));
-                self.sync_schedule_drain(source);
+                self.sync_schedule_drain(source, client);
                 return;
             }
         }
-        self.sync_try(source, arrival, attempt);
+        self.sync_try(source, client, arrival, attempt);
     }
 
     /// Makes sure a drain timer fires when the limiter's next token is due.
-    fn sync_schedule_drain(&mut self, source: u32) {
+    fn sync_schedule_drain(&mut self, source: u32, client: u32) {
         let now = self.now;
-        let c = self.client(source);
+        let c = self.client(source, client);
         let Some(l) = c.limiter.as_mut() else { return };
         if c.waiting.is_empty() {
             return;
@@ -77,55 +111,57 @@ impl<R: Recorder> Sim<'_, R> {
         let at = l.next_token_at(now);
         if at < c.next_drain {
             c.next_drain = at;
-            self.push_timer(at, Timer::SyncDrain(source));
+            self.push_timer(at, Timer::SyncDrain(source, client));
         }
     }
 
     /// Waiting sends leave while there are tokens.
-    pub(super) fn sync_drain(&mut self, source: u32) {
+    pub(super) fn sync_drain(&mut self, source: u32, client: u32) {
         let now = self.now;
-        let c = self.client(source);
+        let c = self.client(source, client);
         if now >= c.next_drain {
             c.next_drain = u64::MAX;
         }
         loop {
-            let c = self.client(source);
+            let c = self.client(source, client);
             let Some(l) = c.limiter.as_mut() else { return };
             if c.waiting.is_empty() || !l.try_acquire(now) {
                 break;
             }
             let (arrival, attempt) = c.waiting.pop_front().expect("not empty");
-            self.sync_try(source, arrival, attempt);
+            self.sync_try(source, client, arrival, attempt);
         }
-        self.sync_schedule_drain(source);
+        self.sync_schedule_drain(source, client);
     }
 
-    fn sync_try(&mut self, source: u32, arrival: u64, attempt: u32) {
+    fn sync_try(&mut self, source: u32, client: u32, arrival: u64, attempt: u32) {
         let f = self.function_of(source);
         let caller = Caller::Sync {
             source,
+            client,
             arrival,
             attempt,
         };
         if self.attempt(f, caller).is_err() {
-            self.sync_throttled(f, source, arrival, attempt);
+            self.sync_throttled(f, source, client, arrival, attempt);
         }
     }
 
     /// A retry's backoff ended.
-    pub(super) fn sync_retry(&mut self, source: u32, arrival: u64, attempt: u32) {
+    pub(super) fn sync_retry(&mut self, source: u32, client: u32, arrival: u64, attempt: u32) {
         if arrival >= self.warmup {
             let f = self.function_of(source);
             self.funcs[f].totals.retries += 1;
         }
-        self.sync_send(source, arrival, attempt);
+        self.sync_send(source, client, arrival, attempt);
     }
 
     /// A sync attempt was throttled (429): the client retries after a backoff, or gives up and
     /// the request has failed.
-    fn sync_throttled(&mut self, f: usize, source: u32, arrival: u64, attempt: u32) {
+    fn sync_throttled(&mut self, f: usize, source: u32, client: u32, arrival: u64, attempt: u32) {
         let now = self.now;
-        let c = self.client(source);
+        let fleet = self.fleet(source);
+        let c = &mut fleet.clients[client as usize];
         let adaptive = match c.limiter.as_mut() {
             Some(l) => {
                 l.on_response(now, true);
@@ -133,11 +169,12 @@ impl<R: Recorder> Sim<'_, R> {
             }
             None => false,
         };
-        match c.retry.after_throttle(attempt, &mut c.rng) {
+        match c.retry.after_throttle(attempt, &mut fleet.rng) {
             Some(delay) => self.push_timer(
                 now + delay,
                 Timer::Sync {
                     source,
+                    client,
                     arrival,
                     attempt: attempt + 1,
                 },
@@ -145,16 +182,26 @@ impl<R: Recorder> Sim<'_, R> {
             None => self.finish_request(f, arrival, End::Throttled, false),
         }
         if adaptive {
-            self.sync_schedule_drain(source);
+            self.sync_schedule_drain(source, client);
         }
     }
 
     /// The invocation ran. Function errors and timeouts come back inside a successful Invoke
     /// response (200), so SDKs do not retry them: the request ends here.
-    pub(super) fn sync_done(&mut self, source: u32, arrival: u64, outcome: Outcome, cold: bool) {
+    pub(super) fn sync_done(
+        &mut self,
+        source: u32,
+        client: u32,
+        arrival: u64,
+        attempt: u32,
+        outcome: Outcome,
+        cold: bool,
+    ) {
         let now = self.now;
-        let c = self.client(source);
-        c.retry.on_success();
+        let c = self.client(source, client);
+        // Lambda's sync retries are all throttles (a timeout of the function comes back as a
+        // 200), so a retried success returns a throttle retry's cost.
+        c.retry.on_success(attempt, Retryable::Throttle.cost());
         let adaptive = match c.limiter.as_mut() {
             Some(l) => {
                 l.on_response(now, false);
@@ -170,7 +217,7 @@ impl<R: Recorder> Sim<'_, R> {
         let f = self.function_of(source);
         self.finish_request(f, arrival, end, cold);
         if adaptive {
-            self.sync_schedule_drain(source);
+            self.sync_schedule_drain(source, client);
         }
     }
 }

@@ -57,6 +57,9 @@ pub const RPS_LIMIT_FACTOR: IntRange = IntRange::new(0, 1000);
 pub const MEMORY_MB: IntRange = IntRange::new(128, 10_240);
 /// `retry.max_attempts`.
 pub const RETRY_MAX_ATTEMPTS: IntRange = IntRange::new(1, 20);
+/// `retry.clients`: each client holds a few hundred bytes of state, so a million is ample for
+/// any fleet of containers or browsers and keeps memory bounded.
+pub const RETRY_CLIENTS: IntRange = IntRange::new(1, 1_000_000);
 /// `async.maximum_retry_attempts`: AWS allows 0 to 2.
 pub const ASYNC_RETRY_ATTEMPTS: IntRange = IntRange::new(0, 2);
 /// `sqs.batch_size`.

@@ -240,6 +240,9 @@ pub fn validate(s: &Scenario) -> R {
             {
                 return fail(tk("retry.max_attempts"), lim::RETRY_MAX_ATTEMPTS.message());
             }
+            if r.clients.is_some_and(|n| !lim::RETRY_CLIENTS.contains(n)) {
+                return fail(tk("retry.clients"), lim::RETRY_CLIENTS.message());
+            }
             if r.base.is_some_and(|b| b.0 == 0) {
                 return fail(tk("retry.base"), "must be greater than 0");
             }
