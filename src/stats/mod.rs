@@ -11,7 +11,9 @@ pub use summary::Summary;
 
 pub mod throttle;
 pub use throttle::{ThrottleCounts, ThrottleReason};
+pub mod lanes;
 use crate::time::Micros;
+pub use lanes::{EnvEvent, LaneRecorder};
 
 /// Event counts of one function (or the account) over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -216,6 +218,15 @@ pub trait Recorder {
     /// A stream record was processed successfully: its traffic source, lane (shard, or shard
     /// x parallelization slot) and arrival time, in processing order. For ordering checks.
     fn delivered(&mut self, _source: u32, _lane: u32, _arrival: Micros) {}
+    /// An execution environment changed state at `t` µs (for the `environments` chart).
+    /// Environment ids are reused after [`EnvEvent::Reclaimed`]. Events of one environment come
+    /// in time order, but events of different environments may not (INIT's end and the
+    /// handler's start are reported when the invocation starts; a reclaim when it is noticed).
+    #[inline(always)]
+    fn on_env(&mut self, _t: u64, _env: u32, _function: u32, _e: EnvEvent, _provisioned: bool) {}
+    /// An attempt to invoke `function` was throttled at `t` µs.
+    #[inline(always)]
+    fn on_throttle(&mut self, _t: u64, _function: u32) {}
 }
 
 /// Records nothing.
