@@ -143,6 +143,11 @@ impl Level {
 /// Per-bucket event counts of one function.
 #[derive(Clone, Debug, Default)]
 pub struct BucketCounts {
+    /// New requests (SQS / streams: messages or records) that arrived in the bucket.
+    pub arrivals: u64,
+    /// Retries tried in the bucket (sync and async retries, SQS redeliveries, stream batch
+    /// retries).
+    pub retries: u64,
     pub invocations: u64,
     pub errors: u64,
     pub throttles: ThrottleCounts,
@@ -160,6 +165,10 @@ pub struct BucketCounts {
 pub struct BucketRow {
     pub start: Micros,
     pub function: Option<u32>,
+    /// New requests (SQS / streams: messages or records) that arrived in the bucket.
+    pub arrivals: u64,
+    /// Retries tried in the bucket: load that is not new arrivals.
+    pub retries: u64,
     pub invocations: u64,
     pub errors: u64,
     pub throttles: ThrottleCounts,
@@ -196,6 +205,8 @@ impl BucketRow {
     /// spillover, dead letters): the one place that knows which columns are counts, used for
     /// the account row, coarsened buckets and grouped chart series.
     pub fn add_counts(&mut self, other: &BucketRow) {
+        self.arrivals += other.arrivals;
+        self.retries += other.retries;
         self.invocations += other.invocations;
         self.errors += other.errors;
         self.throttles.add(&other.throttles);
