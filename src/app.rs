@@ -7,6 +7,8 @@ use crate::presets;
 pub use crate::run::load_model;
 use crate::run::{simulate, RunOutput};
 use crate::scenario::{Override, Scenario};
+use crate::stats::lanes::{LaneRecorder, Lanes, MAX_LANES};
+use crate::time::Micros;
 use crate::whatif::{beside, finish_beside, WhatIf};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,10 @@ pub struct RunOptions {
     pub animate: bool,
     pub from: Option<crate::time::Micros>,
     pub to: Option<crate::time::Micros>,
+    /// Draw the `environments` chart whatever the run's size (window `from..to`).
+    pub lanes: bool,
+    /// Only this function's environments in the `environments` chart.
+    pub function: Option<String>,
 }
 
 /// A finished run: where its files are and what it produced.
@@ -46,6 +52,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     if opts.animate {
         output::animation::window(&model, opts.from, opts.to)?;
     }
+    let lanes = lanes_for(opts, &model)?;
     output::prepare_dir(&out_dir)?;
     let names = model.functions.iter().map(|f| f.name.clone()).collect();
     let mut rec = CsvRecorder::create(&out_dir.join("timeseries.csv"), names)?;
@@ -56,13 +63,22 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         rec.on_progress(move |t| bar.set_position(t as u64));
     }
     // What-if variants run beside the run and the chart drawing (crate::whatif::beside).
-    let (out, speculated) = beside(&model, !opts.no_whatif, || {
-        let out = simulate(&model, &mut rec);
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        out
-    });
+    let (out, speculated, lanes) = {
+        let mut lrec = LaneRecorder {
+            inner: &mut rec,
+            lanes: lanes.unwrap_or_else(|| Lanes::new(Micros(0), Micros(1), Some(u32::MAX), 0)),
+        };
+        let (out, speculated) = beside(&model, !opts.no_whatif, || {
+            let out = simulate(&model, &mut lrec);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            out
+        });
+        let mut lanes = lrec.lanes;
+        lanes.finish();
+        (out, speculated, lanes)
+    };
     let chart = rec.finish()?;
     let resolved = resolved_toml(&s);
     output::write_atomic(&out_dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
@@ -77,6 +93,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         let narration = crate::explain::explain(&model, &opts.scenario, &Default::default()).ok();
         (svgs, narration)
     });
+    // The environments chart: on request, or for small runs (at most MAX_LANES environments).
+    let draw_lanes = opts.lanes || (opts.charts && !lanes.stopped() && lanes.seen > 0);
+    if draw_lanes && lanes.function != Some(u32::MAX) {
+        output::charts::environments::write(&out_dir, &model, &lanes)?;
+    }
+    drop(lanes);
     if opts.animate {
         let a = output::animation::Animation::new(&model, &chart, opts.from, opts.to)?;
         output::animation::write_all(&out_dir, &a)?;
@@ -101,6 +123,34 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         output: out,
         whatif,
     })
+}
+
+/// The lanes the run records: a window and function on request (`--lanes`), every environment
+/// of a small run when charts are drawn, else none (a function that never matches).
+fn lanes_for(opts: &RunOptions, model: &crate::model::Model) -> Result<Option<Lanes>, Error> {
+    if opts.lanes {
+        let (from, to) = output::animation::window(model, opts.from, opts.to)?;
+        let function = match &opts.function {
+            None => None,
+            Some(name) => match model.functions.iter().position(|f| &f.name == name) {
+                Some(i) => Some(i as u32),
+                None => {
+                    let names: Vec<&str> =
+                        model.functions.iter().map(|f| f.name.as_str()).collect();
+                    return Err(Error::input(
+                        &opts.scenario,
+                        crate::error::KeyPath::parse("--function"),
+                        format!(
+                            "no function named {name:?} in this scenario (functions: {})",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            },
+        };
+        return Ok(Some(Lanes::new(from, to, function, MAX_LANES)));
+    }
+    Ok(opts.charts.then(|| Lanes::small_run(model.duration)))
 }
 
 fn progress_bar(total_s: f64) -> indicatif::ProgressBar {

@@ -49,12 +49,19 @@ enum Command {
         /// Also write the scaling diagram as an animation: scaling.gif and scaling.svg.
         #[arg(long)]
         animate: bool,
-        /// Start of the animated window, e.g. 30s or 2m.
+        /// Start of the animated window (and of --lanes), e.g. 30s or 2m.
         #[arg(long, value_parser = parse_time)]
         from: Option<lambdasim::Micros>,
-        /// End of the animated window, e.g. 5m.
+        /// End of the animated window (and of --lanes), e.g. 5m.
         #[arg(long, value_parser = parse_time)]
         to: Option<lambdasim::Micros>,
+        /// Draw the environments chart (environments.png/.svg) for the window --from..--to,
+        /// whatever the run's size (the first 200 environments in the window).
+        #[arg(long)]
+        lanes: bool,
+        /// With --lanes: only this function's environments.
+        #[arg(long, requires = "lanes")]
+        function: Option<String>,
     },
     /// Validate a scenario and print it with every default filled in.
     Check {
@@ -211,6 +218,8 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             animate,
             from,
             to,
+            lanes,
+            function,
         } => {
             let opts = app::RunOptions {
                 scenario,
@@ -223,6 +232,8 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 animate,
                 from,
                 to,
+                lanes,
+                function,
             };
             let report = app::run(&opts)?;
             match format {

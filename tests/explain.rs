@@ -303,3 +303,56 @@ fn seed_and_set_work_like_run_and_output_is_deterministic() {
     assert!(c.contains("reserved concurrency 100"), "{c}");
     assert!(!c.contains("throttled (account)") || c.contains("Function batch-import"));
 }
+
+/// Per-bucket `arrivals` and `retries` count new requests and retries apart: with Poisson
+/// arrivals at 20/s for 1200 s and async retries of a 30 % error rate (one retry), arrivals
+/// are 24000 (sd 155; tolerance 4 sd = 620) and retries are 0.3 x the
+/// arrivals that had time for their retry delay (1 to 3 minutes before the end): between
+/// 0.3 x 20 x (1200 - 180) and 0.3 x 20 x 1200, with 5 % for sampling.
+#[test]
+fn bucket_rows_count_arrivals_and_retries_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "arrivals-retries"
+duration = "1200s"
+seed = 3
+
+[[functions]]
+name = "worker"
+duration = "100ms"
+error_rate = 0.3
+
+[[traffic]]
+function = "worker"
+invocation = "async"
+load = { kind = "constant", rps = 20 }
+async = { maximum_retry_attempts = 1 }
+"#,
+    )
+    .unwrap();
+    let (_, model) = lambdasim::app::load_model(&path, &[], None).unwrap();
+    let mut rows: Vec<lambdasim::stats::BucketRow> = Vec::new();
+    lambdasim::run::simulate(&model, &mut rows);
+    let f: Vec<_> = rows.iter().filter(|r| r.function == Some(0)).collect();
+    let arrivals: u64 = f.iter().map(|r| r.arrivals).sum();
+    let retries: u64 = f.iter().map(|r| r.retries).sum();
+    assert!(
+        (arrivals as f64 - 24000.0).abs() < 620.0,
+        "arrivals {arrivals}"
+    );
+    let (lo, hi) = (0.3 * 20.0 * 1020.0 * 0.95, 0.3 * 20.0 * 1200.0 * 1.05);
+    assert!(
+        (lo..hi).contains(&(retries as f64)),
+        "retries {retries} not in {lo}..{hi}"
+    );
+    // The account row adds the functions' counts.
+    let acct: u64 = rows
+        .iter()
+        .filter(|r| r.function.is_none())
+        .map(|r| r.retries)
+        .sum();
+    assert_eq!(acct, retries);
+}

@@ -145,6 +145,8 @@ impl<R: Recorder> Sim<'_, R> {
             let row = BucketRow {
                 start: Micros(start),
                 function: Some(i as u32),
+                arrivals: c.arrivals,
+                retries: c.retries,
                 invocations: c.invocations,
                 errors: c.errors,
                 throttles: c.throttles,

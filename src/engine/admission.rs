@@ -34,6 +34,7 @@ impl<R: Recorder> Sim<'_, R> {
                 Ok(())
             }
             Err(reason) => {
+                self.rec.on_throttle(self.now, f as u32);
                 let fs = &mut self.funcs[f];
                 fs.bucket_counts.throttles[reason] += 1;
                 if counted {
@@ -101,6 +102,9 @@ impl<R: Recorder> Sim<'_, R> {
                 });
             }
             self.envs.free(idle.env);
+            let r = crate::stats::EnvEvent::Reclaimed;
+            self.rec
+                .on_env(idle.reclaim_at, idle.env, f as u32, r, false);
         }
         // 6. A new environment costs one scaling token.
         let bucket = match fs.bucket.as_mut() {

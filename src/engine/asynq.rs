@@ -99,8 +99,9 @@ impl<R: Recorder> Sim<'_, R> {
     /// A waiting event's delay ended: it is tried again (a retry).
     pub(super) fn async_timer(&mut self, e: AsyncEvent) {
         self.async_queue(e.source).waiting -= 1;
+        let f = self.function_of(e.source);
+        self.funcs[f].bucket_counts.retries += 1;
         if e.arrival >= self.warmup {
-            let f = self.function_of(e.source);
             self.funcs[f].totals.retries += 1;
         }
         self.async_try(e);

@@ -8,7 +8,7 @@
 
 use super::admission::Pool;
 use super::{Caller, Outcome, Sim, SourceKind};
-use crate::stats::Recorder;
+use crate::stats::{EnvEvent, Recorder};
 use rand::RngExt;
 
 /// An execution environment. Ids are reused after it is reclaimed. Its other facts
@@ -69,6 +69,7 @@ impl<R: Recorder> Sim<'_, R> {
             for _ in 0..n {
                 let id = self.new_env(f as u32);
                 self.funcs[f].prov_idle.push(id);
+                self.rec.on_env(0, id, f as u32, EnvEvent::InitEnd, true);
             }
             if self.funcs[f].pool == Pool::Unreserved {
                 self.unreserved_used += n;
@@ -152,6 +153,14 @@ impl<R: Recorder> Sim<'_, R> {
             cold,
             outcome,
         });
+        if cold {
+            self.rec
+                .on_env(now, id, f as u32, EnvEvent::InitStart, provisioned);
+            self.rec
+                .on_env(now + init, id, f as u32, EnvEvent::InitEnd, provisioned);
+        }
+        self.rec
+            .on_env(now + init, id, f as u32, EnvEvent::BusyStart, provisioned);
         self.queue.push_complete(now + init + run, id, inv);
     }
 
@@ -164,6 +173,8 @@ impl<R: Recorder> Sim<'_, R> {
         self.invocations.free(inv);
         let id = call.env;
         let f = call.func as usize;
+        self.rec
+            .on_env(now, id, call.func, EnvEvent::BusyEnd, call.provisioned);
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
@@ -217,6 +228,8 @@ impl<R: Recorder> Sim<'_, R> {
             let retire_at = call.retire_at;
             if call.outcome == Outcome::Timeout || now >= retire_at {
                 self.envs.free(id);
+                self.rec
+                    .on_env(now, id, call.func, EnvEvent::Reclaimed, false);
             } else {
                 let idle_for = fm.idle_timeout.sample(&mut fs.rng_idle).0;
                 let reclaim_at = (now + idle_for).min(retire_at);
@@ -248,11 +261,19 @@ impl<R: Recorder> Sim<'_, R> {
     /// Frees idle environments whose reclaim time has passed, so memory follows live
     /// environments even when nothing pops them (load fell to zero).
     pub(super) fn compact_idle(&mut self, now: u64) {
-        for fs in &mut self.funcs {
+        for (f, fs) in self.funcs.iter_mut().enumerate() {
             let envs = &mut self.envs;
+            let rec = &mut *self.rec;
             fs.idle.retain(|idle| {
                 if idle.reclaim_at <= now {
                     envs.free(idle.env);
+                    rec.on_env(
+                        idle.reclaim_at,
+                        idle.env,
+                        f as u32,
+                        EnvEvent::Reclaimed,
+                        false,
+                    );
                     false
                 } else {
                     true

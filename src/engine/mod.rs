@@ -473,6 +473,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
         self.arrivals.advance_top(next);
         let src = &self.m.sources[i as usize];
         let f = src.function;
+        self.funcs[f].bucket_counts.arrivals += 1;
         if self.now >= self.warmup {
             self.funcs[f].totals.requests += 1;
         }

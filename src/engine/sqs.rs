@@ -139,8 +139,11 @@ impl<R: Recorder> Sim<'_, R> {
                 batch.msgs.push(m);
             }
             let arrival = batch.msgs[0].arrival;
-            if redelivered && arrival >= self.warmup {
-                self.funcs[f].totals.retries += 1;
+            if redelivered {
+                self.funcs[f].bucket_counts.retries += 1;
+                if arrival >= self.warmup {
+                    self.funcs[f].totals.retries += 1;
+                }
             }
             if self
                 .attempt(f, Caller::Batch { batch: b, arrival })

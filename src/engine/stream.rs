@@ -164,8 +164,11 @@ impl<R: Recorder> Sim<'_, R> {
         let last = batch.msgs[batch.msgs.len() - 1].arrival;
         let retry = batch.tries > 1;
         let fs = &mut self.funcs[f];
-        if retry && first >= self.warmup {
-            fs.totals.retries += 1;
+        if retry {
+            fs.bucket_counts.retries += 1;
+            if first >= self.warmup {
+                fs.totals.retries += 1;
+            }
         }
         let c = &mut fs.bucket_counts;
         c.iterator_age_max = c.iterator_age_max.max(self.now - last);

@@ -149,8 +149,9 @@ impl<R: Recorder> Sim<'_, R> {
 
     /// A retry's backoff ended.
     pub(super) fn sync_retry(&mut self, source: u32, client: u32, arrival: u64, attempt: u32) {
+        let f = self.function_of(source);
+        self.funcs[f].bucket_counts.retries += 1;
         if arrival >= self.warmup {
-            let f = self.function_of(source);
             self.funcs[f].totals.retries += 1;
         }
         self.sync_send(source, client, arrival, attempt);

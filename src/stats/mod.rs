@@ -10,8 +10,10 @@ pub use merge::TokensKept;
 pub use summary::Summary;
 
 pub mod throttle;
-use crate::time::Micros;
 pub use throttle::{ThrottleCounts, ThrottleReason};
+pub mod lanes;
+use crate::time::Micros;
+pub use lanes::{EnvEvent, LaneRecorder};
 
 /// Event counts of one function (or the account) over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -141,6 +143,11 @@ impl Level {
 /// Per-bucket event counts of one function.
 #[derive(Clone, Debug, Default)]
 pub struct BucketCounts {
+    /// New requests (SQS / streams: messages or records) that arrived in the bucket.
+    pub arrivals: u64,
+    /// Retries tried in the bucket (sync and async retries, SQS redeliveries, stream batch
+    /// retries).
+    pub retries: u64,
     pub invocations: u64,
     pub errors: u64,
     pub throttles: ThrottleCounts,
@@ -158,6 +165,10 @@ pub struct BucketCounts {
 pub struct BucketRow {
     pub start: Micros,
     pub function: Option<u32>,
+    /// New requests (SQS / streams: messages or records) that arrived in the bucket.
+    pub arrivals: u64,
+    /// Retries tried in the bucket: load that is not new arrivals.
+    pub retries: u64,
     pub invocations: u64,
     pub errors: u64,
     pub throttles: ThrottleCounts,
@@ -194,6 +205,8 @@ impl BucketRow {
     /// spillover, dead letters): the one place that knows which columns are counts, used for
     /// the account row, coarsened buckets and grouped chart series.
     pub fn add_counts(&mut self, other: &BucketRow) {
+        self.arrivals += other.arrivals;
+        self.retries += other.retries;
         self.invocations += other.invocations;
         self.errors += other.errors;
         self.throttles.add(&other.throttles);
@@ -216,6 +229,15 @@ pub trait Recorder {
     /// A stream record was processed successfully: its traffic source, lane (shard, or shard
     /// x parallelization slot) and arrival time, in processing order. For ordering checks.
     fn delivered(&mut self, _source: u32, _lane: u32, _arrival: Micros) {}
+    /// An execution environment changed state at `t` µs (for the `environments` chart).
+    /// Environment ids are reused after [`EnvEvent::Reclaimed`]. Events of one environment come
+    /// in time order, but events of different environments may not (INIT's end and the
+    /// handler's start are reported when the invocation starts; a reclaim when it is noticed).
+    #[inline(always)]
+    fn on_env(&mut self, _t: u64, _env: u32, _function: u32, _e: EnvEvent, _provisioned: bool) {}
+    /// An attempt to invoke `function` was throttled at `t` µs.
+    #[inline(always)]
+    fn on_throttle(&mut self, _t: u64, _function: u32) {}
 }
 
 /// Records nothing.
