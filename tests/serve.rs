@@ -166,7 +166,8 @@ fn serve_caps_work_and_connections() {
     let idle: Vec<TcpStream> = (0..lambdasim::serve::MAX_CONNECTIONS)
         .map(|_| TcpStream::connect(&srv.addr).unwrap())
         .collect();
-    let refused = (0..20).any(|_| {
+    // Generous on a loaded machine: the server may take a while to accept all eight.
+    let refused = (0..80).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(100));
         get(&srv.addr, "/").0.contains("503")
     });
