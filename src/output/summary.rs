@@ -104,16 +104,30 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                     String::new()
                 }
             )];
+            let base = w.provisioned.iter().find(|v| !v.simulated);
             for v in &w.provisioned {
                 lines.push(format!(
-                    "provisioned {:>4}: {:.4}, {} cold starts, p99 {:.0} ms, utilization {:.0} %{}",
+                    "provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
                     v.provisioned_concurrency,
                     v.cost_usd,
-                    v.cold_starts,
+                    v.cost_per_million_succeeded_usd
+                        .map_or("-".to_string(), |c| format!("{c:.2}")),
+                    v.succeeded,
+                    v.failed,
+                    v.throttles.total,
+                    100.0 * v.throttle_ratio,
+                    v.throttles.burst,
+                    v.throttles.account,
+                    v.throttles.reserved,
+                    v.throttles.rate,
                     v.latency_p99_ms,
+                    v.cold_starts,
                     100.0 * v.utilization_mean,
                     if v.simulated { " (re-simulated, same seed)" } else { " (this run)" }
                 ));
+                if let (Some(b), true) = (base, v.simulated) {
+                    lines.push(format!("  -> {}", crate::whatif::verdict(b, v)));
+                }
             }
             (name.clone(), lines)
         })

@@ -69,7 +69,6 @@ pub enum Refill {
     Step,
 }
 
-
 /// The `[account]` table. Every key is optional: a missing key takes its value from
 /// [`Account::default`] (serde's struct-level default), the one place the defaults are written.
 #[derive(Clone, Debug, Serialize, Deserialize)]
