@@ -6,7 +6,9 @@ use crate::engine::{FunctionResult, RunResult, Sim};
 use crate::error::Error;
 use crate::model::Model;
 use crate::scenario::{self, Override, Scenario};
-use crate::stats::summary::{Concurrency, FunctionSummary, Percentiles, Provisioned, Throttles};
+use crate::stats::summary::{
+    Concurrency, FunctionSummary, Percentiles, Provisioned, QueueTracker, Throttles,
+};
 use crate::stats::{Histogram, Recorder, Summary, ThrottleReason};
 use std::path::Path;
 
@@ -39,8 +41,41 @@ pub fn load_model(
 
 /// Runs `model` once, sending time-series rows to `rec`.
 pub fn simulate<R: Recorder>(model: &Model, rec: &mut R) -> RunOutput {
-    let result = Sim::new(model, rec).run();
-    summarize(model, result)
+    let mut rec = WithQueue {
+        inner_enabled: rec.enabled(),
+        inner: rec,
+        queue: QueueTracker::new(model.functions.len(), model.bucket.as_secs_f64()),
+    };
+    let result = Sim::new(model, &mut rec).run();
+    let mut out = summarize(model, result);
+    let q = &rec.queue;
+    let n = out.summary.functions.len();
+    for (i, (_, f)) in out.summary.functions.iter_mut().enumerate() {
+        f.queue = q.levels(i, f.dlq, f.dropped);
+    }
+    let a = &mut out.summary.account;
+    a.queue = q.levels(n, a.dlq, a.dropped);
+    out
+}
+
+/// The caller's recorder, plus the queue levels of the summary, which always need the bucket
+/// rows (even when the caller records nothing).
+struct WithQueue<'a, R: Recorder> {
+    inner: &'a mut R,
+    inner_enabled: bool,
+    queue: QueueTracker,
+}
+
+impl<R: Recorder> Recorder for WithQueue<'_, R> {
+    fn bucket(&mut self, rows: &[crate::stats::BucketRow]) {
+        self.queue.bucket(rows);
+        if self.inner_enabled {
+            self.inner.bucket(rows);
+        }
+    }
+    fn delivered(&mut self, source: u32, lane: u32, arrival: crate::time::Micros) {
+        self.inner.delivered(source, lane, arrival);
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -96,6 +131,7 @@ fn function_summary(
             spillover_invocations: t.spillover,
         },
         cost_usd: c,
+        queue: Default::default(),
     }
 }
 

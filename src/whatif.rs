@@ -23,7 +23,7 @@ use crate::cost::{price, rates};
 use crate::model::Model;
 use crate::run::{simulate, RunOutput};
 use crate::scenario::{Architecture, Invocation};
-use crate::stats::summary::{Cost, FunctionSummary};
+use crate::stats::summary::{Cost, FunctionSummary, Throttles};
 use crate::stats::{NoRecorder, Summary};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -39,6 +39,49 @@ pub struct Variant {
     pub latency_p99_ms: f64,
     pub spillover_invocations: u64,
     pub utilization_mean: f64,
+    /// Requests that succeeded, and that failed (errors, timeouts, throttled to the end).
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Throttled attempts by reason, and their share of all attempts.
+    pub throttles: Throttles,
+    pub throttle_ratio: f64,
+    /// `cost_usd` per million succeeded requests (null when none succeeded).
+    pub cost_per_million_succeeded_usd: Option<f64>,
+}
+
+fn pct_change(from: f64, to: f64) -> String {
+    if from == 0.0 {
+        return if to == 0.0 {
+            "+0 %".into()
+        } else {
+            "new".into()
+        };
+    }
+    format!("{:+.0} %", 100.0 * (to - from) / from)
+}
+
+/// One line naming the trade of variant `v` against this run `base`, e.g.
+/// "+17 % cost: throttles 23.9 % -> 0, completed +32 %, p99 14975 -> 980 ms".
+pub fn verdict(base: &Variant, v: &Variant) -> String {
+    if !v.simulated {
+        return "this run".into();
+    }
+    let pct1 = |r: f64| {
+        if r == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{:.1} %", 100.0 * r)
+        }
+    };
+    format!(
+        "{} cost: throttles {} -> {}, completed {}, p99 {:.0} -> {:.0} ms",
+        pct_change(base.cost_usd, v.cost_usd),
+        pct1(base.throttle_ratio),
+        pct1(v.throttle_ratio),
+        pct_change(base.succeeded as f64, v.succeeded as f64),
+        base.latency_p99_ms,
+        v.latency_p99_ms
+    )
 }
 
 /// What-ifs of one function (`cost_whatif` in summary.json).
@@ -115,6 +158,12 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
         latency_p99_ms: s.latency_ms.p99,
         spillover_invocations: s.provisioned.spillover_invocations,
         utilization_mean: s.provisioned.utilization_mean,
+        succeeded: s.succeeded,
+        failed: s.failed,
+        throttles: s.throttles.clone(),
+        throttle_ratio: s.throttle_ratio,
+        cost_per_million_succeeded_usd: (s.succeeded > 0)
+            .then(|| s.cost_usd.total / s.succeeded as f64 * 1e6),
     }
 }
 
@@ -368,5 +417,32 @@ load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 12
             .any(|v| v.provisioned_concurrency == 0));
         let (out, spec) = beside(&m, false, || simulate(&m, &mut NoRecorder));
         assert!(finish_beside(&m, &out, spec, || ()).0.is_empty());
+    }
+
+    #[test]
+    fn verdict_names_cost_throttles_and_completed() {
+        let v = |sim, cost, ok, ratio| Variant {
+            provisioned_concurrency: 0,
+            simulated: sim,
+            cost_usd: cost,
+            cold_starts: 0,
+            latency_p99_ms: 100.0,
+            spillover_invocations: 0,
+            utilization_mean: 0.0,
+            succeeded: ok,
+            failed: 0,
+            throttles: Throttles::default(),
+            throttle_ratio: ratio,
+            cost_per_million_succeeded_usd: None,
+        };
+        // 66.54 -> 77.91 is +17 %; 540224 -> 711915 is +32 %.
+        let got = verdict(
+            &v(false, 66.54, 540_224, 0.2386),
+            &v(true, 77.91, 711_915, 0.0),
+        );
+        assert_eq!(
+            got,
+            "+17 % cost: throttles 23.9 % -> 0, completed +32 %, p99 100 -> 100 ms"
+        );
     }
 }

@@ -218,3 +218,50 @@ fn the_sweep_crosses_over_at_the_break_even_utilization() {
         "the sweep covers both sides of the break-even"
     );
 }
+
+/// A what-if variant is exactly the run with that setting: its throughput, throttles (by
+/// reason), p99 and cost equal a separate `run --set functions.render.provisioned_concurrency=N`
+/// with the same seed, and its cost per million succeeded requests is cost / succeeded x 1e6.
+#[test]
+fn whatif_throughput_equals_a_separate_run_with_that_setting() {
+    let scenario = "scenarios/burst-staircase.toml";
+    let go = |dir: &Path, extra: &[&str]| -> Value {
+        Command::cargo_bin("lambdasim")
+            .unwrap()
+            .args(["run", scenario, "--no-charts", "--out"])
+            .arg(dir)
+            .args(extra)
+            .assert()
+            .success();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = go(&dir.path().join("base"), &[]);
+    let variants = s["functions"]["render"]["cost_whatif"]["provisioned"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let simulated: Vec<&Value> = variants.iter().filter(|v| v["simulated"] == true).collect();
+    assert!(!simulated.is_empty());
+    // The run itself throttles (the burst staircase): the what-if must show a difference.
+    assert!(f64_at(&s, "functions.render.throttles.total") > 0.0);
+    for v in simulated {
+        let n = v["provisioned_concurrency"].as_u64().unwrap();
+        let set = format!("functions.render.provisioned_concurrency={n}");
+        let r = go(
+            &dir.path().join(format!("p{n}")),
+            &["--no-whatif", "--set", &set],
+        );
+        let f = &r["functions"]["render"];
+        assert_eq!(v["succeeded"], f["succeeded"], "provisioned {n}");
+        assert_eq!(v["failed"], f["failed"], "provisioned {n}");
+        assert_eq!(v["throttles"], f["throttles"], "provisioned {n}");
+        assert_eq!(
+            v["latency_p99_ms"], f["latency_ms"]["p99"],
+            "provisioned {n}"
+        );
+        assert_eq!(v["cost_usd"], f["cost_usd"]["total"], "provisioned {n}");
+        let per_m = f64_at(f, "cost_usd.total") / f64_at(f, "succeeded") * 1e6;
+        assert!((f64_at(v, "cost_per_million_succeeded_usd") - per_m).abs() < 1e-9 * per_m);
+    }
+}

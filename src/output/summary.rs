@@ -14,9 +14,11 @@ pub type Row = (&'static str, fn(&FunctionSummary) -> String);
 /// The rows of the summary table, shared by the stdout table and report.html.
 pub const ROWS: &[Row] = &[
     ("requests", |f| f.requests.to_string()),
+    ("attempts", |f| f.attempts.to_string()),
     ("invocations", |f| f.invocations.to_string()),
     ("succeeded", |f| f.succeeded.to_string()),
     ("failed", |f| f.failed.to_string()),
+    ("errors", |f| f.errors.to_string()),
     ("timed out", |f| f.timed_out.to_string()),
     ("failed: throttled", |f| f.failed_throttled.to_string()),
     ("dropped", |f| f.dropped.to_string()),
@@ -58,6 +60,18 @@ pub const ROWS: &[Row] = &[
     }),
     ("spillover invocations", |f| {
         f.provisioned.spillover_invocations.to_string()
+    }),
+    ("queue peak depth", |f| f.queue.peak_depth.to_string()),
+    ("queue oldest age max / p99 (ms)", |f| {
+        format!(
+            "{:.0} / {:.0}",
+            f.queue.max_oldest_age_ms, f.queue.p99_oldest_age_ms
+        )
+    }),
+    ("queue drained at (s)", |f| {
+        f.queue
+            .drained_at_s
+            .map_or("not drained".to_string(), |s| format!("{s:.0}"))
     }),
     ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
 ];
@@ -104,16 +118,30 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                     String::new()
                 }
             )];
+            let base = w.provisioned.iter().find(|v| !v.simulated);
             for v in &w.provisioned {
                 lines.push(format!(
-                    "provisioned {:>4}: {:.4}, {} cold starts, p99 {:.0} ms, utilization {:.0} %{}",
+                    "provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
                     v.provisioned_concurrency,
                     v.cost_usd,
-                    v.cold_starts,
+                    v.cost_per_million_succeeded_usd
+                        .map_or("-".to_string(), |c| format!("{c:.2}")),
+                    v.succeeded,
+                    v.failed,
+                    v.throttles.total,
+                    100.0 * v.throttle_ratio,
+                    v.throttles.burst,
+                    v.throttles.account,
+                    v.throttles.reserved,
+                    v.throttles.rate,
                     v.latency_p99_ms,
+                    v.cold_starts,
                     100.0 * v.utilization_mean,
                     if v.simulated { " (re-simulated, same seed)" } else { " (this run)" }
                 ));
+                if let (Some(b), true) = (base, v.simulated) {
+                    lines.push(format!("  -> {}", crate::whatif::verdict(b, v)));
+                }
             }
             (name.clone(), lines)
         })

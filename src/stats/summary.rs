@@ -85,6 +85,8 @@ pub struct FunctionSummary {
     pub environments_created: u64,
     pub provisioned: Provisioned,
     pub cost_usd: Cost,
+    /// Queue service levels (async events, SQS messages, stream records).
+    pub queue: QueueLevels,
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -148,5 +150,90 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, f64)>) {
         }
         serde_json::Value::Number(n) => out.push((prefix.to_string(), n.as_f64().unwrap_or(0.0))),
         _ => {}
+    }
+}
+
+/// Queue service levels of one function (or the account), read from its time-series buckets:
+/// the same numbers `timeseries.csv` shows.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct QueueLevels {
+    /// Most async events, SQS messages or stream records waiting at a bucket's end
+    /// (`QueueDepth`).
+    pub peak_depth: u64,
+    /// Oldest waiting message or record: per bucket the largest of `QueueOldestAgeMs`,
+    /// `AsyncEventAgeMs` and `IteratorAgeMs`; its maximum and its 99th percentile over buckets
+    /// (nearest rank, within 0.4 %).
+    pub max_oldest_age_ms: f64,
+    pub p99_oldest_age_ms: f64,
+    /// End of the bucket in which the backlog last fell to zero, s (0 when there never was
+    /// one; null when it was not empty at the end of the run).
+    pub drained_at_s: Option<f64>,
+    /// Dead-lettered and dropped (without a DLQ) events, messages or records.
+    pub dlq: u64,
+    pub dropped: u64,
+}
+
+/// Follows the bucket rows of a run to fill [`QueueLevels`]: fixed memory per function.
+pub struct QueueTracker {
+    bucket_s: f64,
+    per: Vec<QueueTrack>,
+}
+
+#[derive(Default)]
+struct QueueTrack {
+    peak_depth: u64,
+    ages: super::Histogram,
+    /// End of the last bucket that ended with an empty queue, and whether the queue was ever
+    /// non-empty; `empty_at_end`: the last bucket ended empty.
+    last_empty_end_s: f64,
+    empty_at_end: bool,
+}
+
+impl QueueTracker {
+    /// `rows` per bucket: every function, then the account.
+    pub fn new(functions: usize, bucket_s: f64) -> QueueTracker {
+        QueueTracker {
+            bucket_s,
+            per: (0..=functions)
+                .map(|_| QueueTrack {
+                    empty_at_end: true,
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    pub fn bucket(&mut self, rows: &[super::BucketRow]) {
+        for (t, r) in self.per.iter_mut().zip(rows) {
+            t.peak_depth = t.peak_depth.max(r.queue_depth);
+            let age = r
+                .queue_oldest_age_ms
+                .max(r.async_event_age_ms)
+                .max(r.iterator_age_ms);
+            t.ages.record((age * 1e3).round() as u64);
+            if r.queue_depth == 0 {
+                if !t.empty_at_end {
+                    t.last_empty_end_s = r.start.as_secs_f64() + self.bucket_s;
+                }
+                t.empty_at_end = true;
+            } else {
+                t.empty_at_end = false;
+            }
+        }
+    }
+
+    /// Levels of function `i` (`i = functions`: the account), with its dead-letter and dropped
+    /// totals.
+    pub fn levels(&self, i: usize, dlq: u64, dropped: u64) -> QueueLevels {
+        let t = &self.per[i];
+        let ms = |us: f64| (us / 1e3 * 1e3).round() / 1e3;
+        QueueLevels {
+            peak_depth: t.peak_depth,
+            max_oldest_age_ms: ms(t.ages.max() as f64),
+            p99_oldest_age_ms: ms(t.ages.quantile(0.99)),
+            drained_at_s: t.empty_at_end.then_some(t.last_empty_end_s),
+            dlq,
+            dropped,
+        }
     }
 }
