@@ -271,7 +271,10 @@ mod tests {
             start: Micros::from_secs(t),
             function: Some(0),
             invocations: inv,
-            throttles: crate::stats::ThrottleCounts::of(crate::stats::ThrottleReason::Burst, thr_burst),
+            throttles: crate::stats::ThrottleCounts::of(
+                crate::stats::ThrottleReason::Burst,
+                thr_burst,
+            ),
             cold_starts: cold,
             scaling_tokens: tokens,
             ..Default::default()

@@ -69,7 +69,6 @@ pub enum Refill {
     Step,
 }
 
-
 /// The `[account]` table. Every key is optional: a missing key takes its value from
 /// [`Account::default`] (serde's struct-level default), the one place the defaults are written.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -392,7 +391,13 @@ impl Scenario {
     }
 
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialize: {e}\n"))
+        // As `toml::to_string_pretty`, but through the buffer's `Display`: its `into_string`
+        // inserts every table into one string (quadratic in the number of functions).
+        let mut out = toml::ser::Buffer::new();
+        match self.serialize(toml::ser::Serializer::pretty(&mut out)) {
+            Ok(_) => out.to_string(),
+            Err(e) => format!("# could not serialize: {e}\n"),
+        }
     }
 
     pub fn function_index(&self, name: &str) -> Option<usize> {

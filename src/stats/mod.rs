@@ -10,8 +10,8 @@ pub use merge::TokensKept;
 pub use summary::Summary;
 
 pub mod throttle;
-pub use throttle::{ThrottleCounts, ThrottleReason};
 use crate::time::Micros;
+pub use throttle::{ThrottleCounts, ThrottleReason};
 
 /// Event counts of one function (or the account) over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

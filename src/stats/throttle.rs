@@ -72,4 +72,3 @@ impl IndexMut<ThrottleReason> for ThrottleCounts {
         &mut self.0[r as usize]
     }
 }
-

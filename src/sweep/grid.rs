@@ -2,6 +2,7 @@
 //! row-major order, and the `--set` overrides of each point.
 
 use super::*;
+use crate::scenario::limits::MAX_REPLICATIONS;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,13 +139,13 @@ pub fn load_str(text: &str, file: &Path) -> Result<Sweep, Error> {
     }
     let replications = match f.replications {
         None => 1,
-        Some(r) if r >= 1 => r as u64,
+        Some(r) if (1..=MAX_REPLICATIONS as i64).contains(&r) => r as u64,
         Some(r) => {
             return Err(in_file(
                 file,
                 text,
                 "replications",
-                format!("must be at least 1, got {r}"),
+                format!("must be in 1..={MAX_REPLICATIONS} (the limit of replications), got {r}"),
             ))
         }
     };
