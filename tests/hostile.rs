@@ -144,3 +144,79 @@ fn replications_and_jobs_are_bounded_naming_the_limit() {
     assert_refused(&run(&ok, &["--jobs", "100000"]), "limit of --jobs");
     assert_refused(&run(&ok, &["--jobs", "0"]), "limit of --jobs");
 }
+
+#[test]
+fn pricing_must_be_finite_non_negative_and_bounded() {
+    let d = tmp("pricing");
+    let s = scenario(&d, "f");
+    for v in ["-1.0", "nan", "inf", "1e300"] {
+        let o = bin()
+            .arg("check")
+            .arg(&s)
+            .args(["--set", &format!("pricing.gb_second_arm64={v}")])
+            .output()
+            .unwrap();
+        assert_refused(&o, "pricing.gb_second_arm64");
+    }
+    let ok = bin()
+        .arg("check")
+        .arg(&s)
+        .args(["--set", "pricing.gb_second_arm64=0"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+}
+
+#[test]
+fn set_seed_takes_the_full_u64_range_like_the_seed_flag() {
+    let d = tmp("seed");
+    let s = scenario(&d, "f");
+    let o = bin()
+        .arg("check")
+        .arg(&s)
+        .args(["--set", "seed=18446744073709551615"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("seed = 18446744073709551615"));
+}
+
+#[test]
+fn flag_errors_are_one_short_line() {
+    let long = "a".repeat(23_000);
+    for args in [
+        vec!["run", "--bogus"],
+        vec!["run"],
+        vec!["sweep", "x", "--jobs", "abc"],
+        vec!["run", "x", "--format", long.as_str()],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_refused(&o, "error");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--help"));
+    }
+}
+
+#[test]
+fn a_sweep_value_of_1e25_is_reported_as_a_number() {
+    let d = tmp("e25");
+    let base = std::fs::canonicalize("scenarios/provisioned-pays-off.toml").unwrap();
+    let p = d.join("w.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "scenario = {:?}\n[[vary]]\nkey = \"account.concurrency_limit\"\nvalues = [1e25]\n",
+            base.display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = bin()
+        .arg("sweep")
+        .arg(&p)
+        .args(["--no-charts", "--out"])
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_refused(&o, "concurrency_limit");
+    assert!(!err.contains("type: string"), "{err}");
+}

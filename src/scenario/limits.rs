@@ -32,6 +32,10 @@ pub const MAX_SWEEP_RUNS: u64 = 1_000_000;
 /// Most worker threads of a sweep (`--jobs`).
 pub const MAX_JOBS: usize = 1024;
 
+/// Highest price a `[pricing]` key may hold, in dollars (per million requests or per GB-second):
+/// far above any AWS price, low enough that a 90-day bill stays a finite number.
+pub const MAX_PRICE: f64 = 1e6;
+
 /// An inclusive range of whole numbers a key must lie in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IntRange {

@@ -108,6 +108,40 @@ pub fn validate(s: &Scenario) -> R {
             "the scenario needs at least one [[functions]] entry",
         );
     }
+    let p = &s.pricing;
+    for (key, v) in [
+        ("request_per_million", p.request_per_million),
+        ("gb_second_x86_64", p.gb_second_x86_64),
+        ("gb_second_arm64", p.gb_second_arm64),
+        (
+            "provisioned_gb_second_x86_64",
+            p.provisioned_gb_second_x86_64,
+        ),
+        ("provisioned_gb_second_arm64", p.provisioned_gb_second_arm64),
+        (
+            "provisioned_duration_gb_second_x86_64",
+            p.provisioned_duration_gb_second_x86_64,
+        ),
+        (
+            "provisioned_duration_gb_second_arm64",
+            p.provisioned_duration_gb_second_arm64,
+        ),
+    ] {
+        if !(0.0..=lim::MAX_PRICE).contains(&v) {
+            return fail(
+                k(&format!("pricing.{key}")),
+                format!(
+                    "must be a finite price in 0..={} dollars, got {}",
+                    lim::MAX_PRICE,
+                    if v.abs() > lim::MAX_PRICE {
+                        format!("{v:e}")
+                    } else {
+                        format!("{v}")
+                    }
+                ),
+            );
+        }
+    }
     if s.functions.len() > lim::MAX_FUNCTIONS {
         return fail(
             k("functions"),

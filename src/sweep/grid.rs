@@ -238,6 +238,9 @@ pub fn load_str(text: &str, file: &Path) -> Result<Sweep, Error> {
 /// A value as `--set` text (TOML: strings quoted).
 pub fn value_text(v: &toml::Value) -> String {
     match v {
+        // Whole floats beyond i64 would print as a digit string that TOML reads back as text,
+        // not a number: keep them in exponent form so the scenario names the real type error.
+        toml::Value::Float(f) if f.fract() == 0.0 && f.abs() >= 9.0e18 => format!("{f:e}"),
         toml::Value::Float(f) => format_f64(*f),
         other => other.to_string(),
     }
@@ -247,6 +250,9 @@ pub fn value_text(v: &toml::Value) -> String {
 pub fn value_cell(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
+        // Whole floats beyond i64 would print as a digit string that TOML reads back as text,
+        // not a number: keep them in exponent form so the scenario names the real type error.
+        toml::Value::Float(f) if f.fract() == 0.0 && f.abs() >= 9.0e18 => format!("{f:e}"),
         toml::Value::Float(f) => format_f64(*f),
         other => other.to_string(),
     }
