@@ -188,12 +188,43 @@ fn parse_time(s: &str) -> Result<lambdasim::Micros, String> {
     lambdasim::time::parse_duration(s)
 }
 
+/// A flag error as one short line: clap's first line (the error itself, without its usage and
+/// tips), with any quoted argument cut to a bounded length, and a pointer to `--help`.
+fn one_line(text: &str) -> String {
+    const MAX: usize = 200;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or("error").to_string();
+    // "the following required arguments were not provided:" names them on the next lines.
+    if first.ends_with(':') {
+        let rest: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage")).collect();
+        first = format!("{first} {}", rest.join(" "));
+    }
+    let first = first.as_str();
+    let mut line: String = first
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX)
+        .collect();
+    if first.chars().count() > MAX {
+        line.push_str("...");
+    }
+    if !line.starts_with("error") {
+        line = format!("error: {line}");
+    }
+    format!("{line} (see lambdasim --help)")
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's full text on stdout.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", one_line(&e.render().to_string()));
+            return ExitCode::from(2);
         }
     };
     match dispatch(cli.command) {

@@ -140,8 +140,16 @@ impl Model {
         }
         let mut sources = Vec::with_capacity(s.traffic.len());
         let mut per_fn = vec![0usize; s.functions.len()];
+        // Name -> index once, so building stays linear in the number of functions.
+        let index: std::collections::HashMap<&str, usize> = s
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.as_str(), i))
+            .rev()
+            .collect();
         for (i, t) in s.traffic.iter().enumerate() {
-            let function = s.function_index(&t.function).ok_or_else(|| {
+            let function = index.get(t.function.as_str()).copied().ok_or_else(|| {
                 Error::input(
                     file,
                     KeyPath::traffic(i, "function"),

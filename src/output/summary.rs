@@ -198,17 +198,32 @@ pub fn to_table(s: &Summary) -> String {
         "scenario {:?}, seed {}, {} s simulated",
         s.scenario, s.seed, s.duration_s
     );
-    let _ = write!(out, "{:label_w$}", "");
+    // Padding by hand: a format width above 65,535 panics, and names are user input.
+    pad(&mut out, "", label_w, false);
     for (c, (name, _)) in cols.iter().enumerate() {
-        let _ = write!(out, "  {:>w$}", name, w = widths[c]);
+        out.push_str("  ");
+        pad(&mut out, name, widths[c], true);
     }
     out.push('\n');
     for (r, (label, _)) in rows.iter().enumerate() {
-        let _ = write!(out, "{label:label_w$}");
+        pad(&mut out, label, label_w, false);
         for (c, cell) in cells[r].iter().enumerate() {
-            let _ = write!(out, "  {:>w$}", cell, w = widths[c]);
+            out.push_str("  ");
+            pad(&mut out, cell, widths[c], true);
         }
         out.push('\n');
     }
     out
+}
+
+/// Appends `s` padded with spaces to `w` bytes, right-aligned or left-aligned.
+fn pad(out: &mut String, s: &str, w: usize, right: bool) {
+    let fill = w.saturating_sub(s.len());
+    if !right {
+        out.push_str(s);
+    }
+    out.extend(std::iter::repeat_n(' ', fill));
+    if right {
+        out.push_str(s);
+    }
 }

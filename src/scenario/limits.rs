@@ -17,6 +17,25 @@ pub const MAX_REQUESTS: f64 = 2e10;
 /// Highest account concurrency limit.
 pub const MAX_ACCOUNT_LIMIT: u32 = 10_000_000;
 
+/// Longest function name, in characters: AWS limits a function name to 64 characters
+/// (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+pub const MAX_FUNCTION_NAME: usize = 64;
+/// Longest scenario name, in bytes: it becomes a folder name, and file systems allow 255.
+pub const MAX_SCENARIO_NAME: usize = 255;
+/// Most functions a scenario may declare.
+pub const MAX_FUNCTIONS: usize = 100_000;
+
+/// Most replications of each sweep point (`replications`, `--replications`).
+pub const MAX_REPLICATIONS: u64 = 10_000;
+/// Most runs of one sweep (grid points x replications).
+pub const MAX_SWEEP_RUNS: u64 = 1_000_000;
+/// Most worker threads of a sweep (`--jobs`).
+pub const MAX_JOBS: usize = 1024;
+
+/// Highest price a `[pricing]` key may hold, in dollars (per million requests or per GB-second):
+/// far above any AWS price, low enough that a 90-day bill stays a finite number.
+pub const MAX_PRICE: f64 = 1e6;
+
 /// An inclusive range of whole numbers a key must lie in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IntRange {

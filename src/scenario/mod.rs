@@ -391,7 +391,13 @@ impl Scenario {
     }
 
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialize: {e}\n"))
+        // As `toml::to_string_pretty`, but through the buffer's `Display`: its `into_string`
+        // inserts every table into one string (quadratic in the number of functions).
+        let mut out = toml::ser::Buffer::new();
+        match self.serialize(toml::ser::Serializer::pretty(&mut out)) {
+            Ok(_) => out.to_string(),
+            Err(e) => format!("# could not serialize: {e}\n"),
+        }
     }
 
     pub fn function_index(&self, name: &str) -> Option<usize> {

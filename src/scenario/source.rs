@@ -44,6 +44,31 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario, Error> {
 /// As [`load`], from text; `file` names the text in errors.
 pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scenario, Error> {
     let mut s: Scenario = toml::from_str(text).map_err(|e| parse_error(text, file, &e))?;
+    // `--set seed=N` takes the full u64 range like `--seed` (TOML integers stop at i64::MAX):
+    // the last such override is applied after the others.
+    let mut seed = None;
+    let rest: Vec<Override>;
+    let overrides = if overrides.iter().any(|o| o.key.trim() == "seed") {
+        rest = overrides
+            .iter()
+            .filter(|o| {
+                if o.key.trim() != "seed" {
+                    return true;
+                }
+                match o.value.trim().parse::<u64>() {
+                    Ok(v) => {
+                        seed = Some(v);
+                        false
+                    }
+                    Err(_) => true,
+                }
+            })
+            .cloned()
+            .collect();
+        &rest[..]
+    } else {
+        overrides
+    };
     if !overrides.is_empty() {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(text, file, &e))?;
@@ -59,6 +84,9 @@ pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scena
                 escape_controls(e.message()),
             )
         })?;
+    }
+    if let Some(v) = seed {
+        s.seed = v;
     }
     s.resolve();
     validate(&s).map_err(|(key, msg)| {

@@ -4,6 +4,7 @@ use super::{Function, Invocation, RetryMode, Scaling, Scenario, Traffic};
 use crate::error::KeyPath;
 use crate::presets;
 use crate::time::Micros;
+use std::collections::HashMap;
 
 type R = Result<(), (KeyPath, String)>;
 
@@ -26,6 +27,16 @@ pub fn validate(s: &Scenario) -> R {
     }
     if s.name.chars().any(char::is_control) {
         return fail(k("name"), "must not contain control characters");
+    }
+    if s.name.len() > lim::MAX_SCENARIO_NAME {
+        return fail(
+            k("name"),
+            format!(
+                "is {} bytes long, more than the limit of {} (it becomes a folder name)",
+                s.name.len(),
+                lim::MAX_SCENARIO_NAME
+            ),
+        );
     }
     if s.duration.0 == 0 {
         return fail(k("duration"), "must be greater than 0");
@@ -97,8 +108,54 @@ pub fn validate(s: &Scenario) -> R {
             "the scenario needs at least one [[functions]] entry",
         );
     }
+    let p = &s.pricing;
+    for (key, v) in [
+        ("request_per_million", p.request_per_million),
+        ("gb_second_x86_64", p.gb_second_x86_64),
+        ("gb_second_arm64", p.gb_second_arm64),
+        (
+            "provisioned_gb_second_x86_64",
+            p.provisioned_gb_second_x86_64,
+        ),
+        ("provisioned_gb_second_arm64", p.provisioned_gb_second_arm64),
+        (
+            "provisioned_duration_gb_second_x86_64",
+            p.provisioned_duration_gb_second_x86_64,
+        ),
+        (
+            "provisioned_duration_gb_second_arm64",
+            p.provisioned_duration_gb_second_arm64,
+        ),
+    ] {
+        if !(0.0..=lim::MAX_PRICE).contains(&v) {
+            return fail(
+                k(&format!("pricing.{key}")),
+                format!(
+                    "must be a finite price in 0..={} dollars, got {}",
+                    lim::MAX_PRICE,
+                    if v.abs() > lim::MAX_PRICE {
+                        format!("{v:e}")
+                    } else {
+                        format!("{v}")
+                    }
+                ),
+            );
+        }
+    }
+    if s.functions.len() > lim::MAX_FUNCTIONS {
+        return fail(
+            k("functions"),
+            format!(
+                "{} functions, more than the limit of {}",
+                s.functions.len(),
+                lim::MAX_FUNCTIONS
+            ),
+        );
+    }
     let mut reserved_total: u64 = 0;
     let mut unreserved_provisioned: u64 = 0;
+    // Name -> index, built once so `check` stays linear in the number of functions.
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(s.functions.len());
     for (i, f) in s.functions.iter().enumerate() {
         let fk = |key: &str| KeyPath::function(i, key);
         if f.name.trim().is_empty() {
@@ -114,7 +171,17 @@ pub fn validate(s: &Scenario) -> R {
                 ),
             );
         }
-        if s.functions[..i].iter().any(|g| g.name == f.name) {
+        let chars = f.name.chars().count();
+        if chars > lim::MAX_FUNCTION_NAME {
+            return fail(
+                fk("name"),
+                format!(
+                    "is {chars} characters long, more than the limit of {}",
+                    lim::MAX_FUNCTION_NAME
+                ),
+            );
+        }
+        if index.insert(f.name.as_str(), i).is_some() {
             return fail(fk("name"), format!("duplicate function name {:?}", f.name));
         }
         if !lim::MEMORY_MB.contains(f.memory_mb) {
@@ -214,22 +281,32 @@ pub fn validate(s: &Scenario) -> R {
     let mut expected_requests = 0.0;
     for (i, t) in s.traffic.iter().enumerate() {
         let tk = |key: &str| KeyPath::traffic(i, key);
-        if s.function_index(&t.function).is_none() {
-            let names: Vec<&str> = s.functions.iter().map(|f| f.name.as_str()).collect();
+        let Some(&fi) = index.get(t.function.as_str()) else {
+            // Name at most a few functions so the error stays one short line.
+            let mut names: Vec<&str> = s
+                .functions
+                .iter()
+                .take(8)
+                .map(|f| f.name.as_str())
+                .collect();
+            if s.functions.len() > 8 {
+                names.push("...");
+            }
+            let shown: String = t.function.chars().take(lim::MAX_FUNCTION_NAME).collect();
             return fail(
                 tk("function"),
                 format!(
                     "no function named {:?} (functions: {})",
-                    t.function,
+                    shown,
                     names.join(", ")
                 ),
             );
-        }
+        };
         t.load
             .validate()
             .map_err(|(field, m)| (tk(&format!("load.{field}")), m))?;
         expected_requests += t.load.peak_rps() * s.duration.as_secs_f64();
-        let f = &s.functions[s.function_index(&t.function).unwrap_or(0)];
+        let f = &s.functions[fi];
         validate_invocation(t, f, &tk)?;
         if let Some(r) = &t.retry {
             if r.mode != RetryMode::None && t.invocation != Invocation::Sync {

@@ -2,6 +2,7 @@
 //! row-major order, and the `--set` overrides of each point.
 
 use super::*;
+use crate::scenario::limits::MAX_REPLICATIONS;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,13 +139,13 @@ pub fn load_str(text: &str, file: &Path) -> Result<Sweep, Error> {
     }
     let replications = match f.replications {
         None => 1,
-        Some(r) if r >= 1 => r as u64,
+        Some(r) if (1..=MAX_REPLICATIONS as i64).contains(&r) => r as u64,
         Some(r) => {
             return Err(in_file(
                 file,
                 text,
                 "replications",
-                format!("must be at least 1, got {r}"),
+                format!("must be in 1..={MAX_REPLICATIONS} (the limit of replications), got {r}"),
             ))
         }
     };
@@ -237,6 +238,9 @@ pub fn load_str(text: &str, file: &Path) -> Result<Sweep, Error> {
 /// A value as `--set` text (TOML: strings quoted).
 pub fn value_text(v: &toml::Value) -> String {
     match v {
+        // Whole floats beyond i64 would print as a digit string that TOML reads back as text,
+        // not a number: keep them in exponent form so the scenario names the real type error.
+        toml::Value::Float(f) if f.fract() == 0.0 && f.abs() >= 9.0e18 => format!("{f:e}"),
         toml::Value::Float(f) => format_f64(*f),
         other => other.to_string(),
     }
@@ -246,6 +250,9 @@ pub fn value_text(v: &toml::Value) -> String {
 pub fn value_cell(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
+        // Whole floats beyond i64 would print as a digit string that TOML reads back as text,
+        // not a number: keep them in exponent form so the scenario names the real type error.
+        toml::Value::Float(f) if f.fract() == 0.0 && f.abs() >= 9.0e18 => format!("{f:e}"),
         toml::Value::Float(f) => format_f64(*f),
         other => other.to_string(),
     }

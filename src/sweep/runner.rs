@@ -3,6 +3,7 @@
 
 use super::grid::in_file;
 use super::*;
+use crate::scenario::limits as lim;
 
 /// Options of `lambdasim sweep`.
 #[derive(Clone, Debug, Default)]
@@ -47,15 +48,40 @@ pub(super) fn metric_keys(functions: Vec<String>) -> Vec<String> {
 pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
     let sweep = load(&opts.sweep)?;
     let replications = opts.replications.unwrap_or(sweep.replications);
-    if replications == 0 {
+    if !(1..=lim::MAX_REPLICATIONS).contains(&replications) {
         return Err(Error::input(
             Path::new("--replications"),
             KeyPath::default(),
-            "must be at least 1",
+            format!(
+                "must be in 1..={} (the limit of replications), got {replications}",
+                lim::MAX_REPLICATIONS
+            ),
         ));
+    }
+    if let Some(j) = opts.jobs {
+        if !(1..=lim::MAX_JOBS).contains(&j) {
+            return Err(Error::input(
+                Path::new("--jobs"),
+                KeyPath::default(),
+                format!(
+                    "must be in 1..={} (the limit of --jobs), got {j}",
+                    lim::MAX_JOBS
+                ),
+            ));
+        }
     }
     let shard = opts.shard.unwrap_or(Shard { k: 1, n: 1 });
     let total = sweep.len();
+    if total as u64 * replications > lim::MAX_SWEEP_RUNS {
+        return Err(Error::input(
+            &opts.sweep,
+            KeyPath::default(),
+            format!(
+                "{total} points x {replications} replications is more than the limit of {} runs",
+                lim::MAX_SWEEP_RUNS
+            ),
+        ));
+    }
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
