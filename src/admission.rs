@@ -1,7 +1,7 @@
 //! Admission of an invocation: the scaling budget (token buckets) and the order of checks that
 //! decide between a warm start, a cold start and a throttle with its reason.
 //!
-//! Source: SPEC section 4 "Admission" and AWS-FACTS.md "Scaling quotas" / "Concurrency limits".
+//! Source: docs/platform.md "Scaling quotas" and "Concurrency limits".
 
 use crate::scenario::Refill;
 use crate::time::Micros;

@@ -4,7 +4,7 @@
 //! Two kinds of answers, chosen for honesty:
 //! - **Price swaps** (x86_64 <-> arm64) reuse the run's own billed seconds: the model's
 //!   durations do not depend on the architecture, so the same run priced with the other
-//!   architecture's rates (AWS-FACTS.md "Prices") is exact *for the model* (in reality arm64
+//!   architecture's rates (docs/platform.md "Prices") is exact *for the model* (in reality arm64
 //!   durations differ by workload; rerun with measured durations to include that).
 //! - **Behaviour changes** need a re-simulation: provisioned concurrency changes cold starts,
 //!   spillover and latency, not only the bill. Each variant reruns the model with the same seed
@@ -14,7 +14,7 @@
 //!   milliseconds INIT adds to on-demand cold starts (billed or not), so its price is exact
 //!   without a rerun.
 //!
-//! The rule of thumb the variants illustrate (AWS-FACTS.md "Prices"): a provisioned environment
+//! The rule of thumb the variants illustrate (docs/platform.md "Prices"): a provisioned environment
 //! costs `configured` per GB-s whether busy or not, and saves `on-demand - provisioned duration`
 //! per busy GB-s, so it pays off above a utilization of
 //! 0.0000041667 / (0.0000166667 - 0.0000097222) = 60 % (x86_64; arm64 the same to 0.1 %).

@@ -1,5 +1,5 @@
 //! Async invocations: the caller gets 202 at once and the event waits in the function's
-//! internal queue (AWS-FACTS.md "Invocation models and retries", Async).
+//! internal queue (docs/platform.md "Invocation models and retries", Async).
 //!
 //! - A throttled attempt is retried after 1 s, 2 s, 4 s, ... doubling up to 5 minutes, for as
 //!   long as the event is younger than `maximum_event_age` (no jitter: the documented times).

@@ -350,7 +350,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             account_bucket: (a.scaling == Scaling::Burst).then(new_bucket),
             rate_second: 0,
             rate_count: 0,
-            rate_limit: a.rps_limit_factor as u64 * a.concurrency_limit as u64,
+            rate_limit: a.rps_limit(),
             next_compact: 0,
             rows: Vec::with_capacity(m.functions.len() + 1),
             gauges: Vec::with_capacity(m.functions.len()),
@@ -558,17 +558,18 @@ impl<'m, R: Recorder> Sim<'m, R> {
         }
     }
 
-    /// The admission order of SPEC section 4. Returns (environment, cold start) or the reason.
+    /// The admission order (docs/platform.md "Concurrency limits" and "Scaling quotas").
+    /// Returns (environment, cold start) or the reason.
     ///
-    /// Deviation from SPEC: the account-pool check (step 5) runs before warm reuse of an idle
-    /// on-demand environment (step 4) as well as before a cold start, because reusing a warm
-    /// environment also adds a concurrent execution, and concurrency must never exceed the
-    /// account limit (SPEC section 5).
+    /// The account-pool check (step 5) runs before warm reuse of an idle on-demand environment
+    /// (step 4) as well as before a cold start, because reusing a warm environment also adds a
+    /// concurrent execution, and concurrency must never exceed the account limit
+    /// (docs/platform.md "Concurrency limits").
     #[inline]
     fn admit(&mut self, f: usize) -> Result<(u32, bool), Throttle> {
         let now = self.now;
         let fm = &self.m.functions[f];
-        // 1. Requests-per-second limit of the account (AWS-FACTS.md "Concurrency limits").
+        // 1. Requests-per-second limit of the account (docs/platform.md "Concurrency limits").
         if self.rate_limit > 0 {
             let sec = now / 1_000_000;
             if sec != self.rate_second {
@@ -700,7 +701,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let f = env.func as usize;
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
-        // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
+        // Billing: per ms, INIT of on-demand cold starts included (docs/platform.md "Prices").
         let ondemand_cold = env.cold && !env.provisioned;
         let billed_us = if ondemand_cold && self.m.pricing.bill_init {
             env.init + env.run
@@ -740,13 +741,13 @@ impl<'m, R: Recorder> Sim<'m, R> {
         }
         if env.provisioned {
             // Provisioned environments are never reclaimed; after a timeout one is
-            // re-initialized in the background (AWS-FACTS.md "Concurrency limits").
+            // re-initialized in the background (docs/platform.md "Concurrency limits").
             fs.prov_idle.push(id);
         } else {
             if unreserved {
                 self.unreserved_used -= 1;
             }
-            // After a timeout the environment is discarded (AWS-FACTS.md "Execution
+            // After a timeout the environment is discarded (docs/platform.md "Execution
             // environments").
             let retire_at = env.created + fm.max_lifetime.0;
             if env.outcome == Outcome::Timeout || now >= retire_at {
