@@ -13,29 +13,44 @@
 use crate::rng::Rng;
 use crate::time::Micros;
 use rand::RngExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// An AWS SDK retry mode (`retry.mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum RetryMode {
+    /// The client does not retry (the default).
     #[default]
     None,
+    /// Legacy mode: 5 attempts, exponential backoff with jitter.
     Legacy,
+    /// Standard mode: 3 attempts, a retry quota of 500 tokens.
     Standard,
+    /// Adaptive mode: standard plus a client-side rate limiter.
     Adaptive,
 }
 
 /// Client retry policy of sync traffic (AWS SDK retry modes).
 /// Missing keys are filled by [`defaults`] for the mode when the scenario is resolved.
-#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct RetrySpec {
+    /// none (default), legacy, standard or adaptive.
     pub mode: RetryMode,
+    /// Attempts in all, the first included (default by mode: legacy 5, standard and adaptive 3).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(
+        min = crate::scenario::limits::RETRY_MAX_ATTEMPTS.min,
+        max = crate::scenario::limits::RETRY_MAX_ATTEMPTS.max
+    ))]
     pub max_attempts: Option<u32>,
+    /// Backoff base (default 1s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Micros>,
+    /// Backoff cap (default 20s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap: Option<Micros>,
 }
