@@ -21,12 +21,14 @@ pub enum Throttle {
 }
 
 impl Throttle {
+    /// Every reason, in the order of their counter indices.
     pub const ALL: [Throttle; 4] = [
         Throttle::Burst,
         Throttle::Account,
         Throttle::Reserved,
         Throttle::Rate,
     ];
+    /// The reason's name as written in outputs.
     pub fn name(self) -> &'static str {
         match self {
             Throttle::Burst => "burst",

@@ -15,44 +15,63 @@ const Z99: f64 = 2.326_347_874_040_841;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+/// A duration distribution as written in a scenario (`{ dist = ... }`).
 pub enum DistSpec {
+    /// Always the same duration.
     Fixed {
+        /// The duration.
         value: Micros,
     },
+    /// Exponential.
     Exponential {
+        /// Mean, > 0.
         mean: Micros,
     },
+    /// Uniform between `min` and `max`.
     Uniform {
+        /// Lowest value.
         min: Micros,
+        /// Highest value, >= `min`.
         max: Micros,
     },
     /// Either `{median, p99}` or `{mean, stddev}`.
     Lognormal {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Median (with `p99`).
         median: Option<Micros>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// 99th percentile, >= `median`.
         p99: Option<Micros>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Mean (with `stddev`).
         mean: Option<Micros>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Standard deviation (with `mean`).
         stddev: Option<Micros>,
     },
     /// Truncated at zero (negative draws are drawn again).
     Normal {
+        /// Mean, > 0.
         mean: Micros,
+        /// Standard deviation.
         stddev: Micros,
     },
+    /// Gamma.
     Gamma {
+        /// Shape parameter k, > 0.
         shape: f64,
+        /// Scale, > 0.
         scale: Micros,
     },
     /// One duration per line of the file (same syntax as scenario durations), drawn uniformly.
     Empirical {
+        /// File path, relative to the scenario file.
         path: String,
     },
 }
 
 impl DistSpec {
+    /// A distribution that always gives `value`.
     pub fn fixed(value: Micros) -> DistSpec {
         DistSpec::Fixed { value }
     }
@@ -177,17 +196,25 @@ impl DistSpec {
 /// A ready-to-draw distribution of durations.
 #[derive(Clone, Debug)]
 pub enum Sampler {
+    /// Always this many µs.
     Fixed(u64),
+    /// Exponential, µs.
     Exp(Exp<f64>),
+    /// Uniform between the two bounds, µs.
     Uniform(u64, u64),
+    /// Log-normal, µs.
     LogNormal(LogNormal<f64>),
+    /// Normal truncated at zero, µs.
     Normal(Normal<f64>),
+    /// Gamma, µs.
     Gamma(Gamma<f64>),
+    /// Drawn uniformly from these µs values.
     Empirical(Arc<[u64]>),
 }
 
 impl Sampler {
     #[inline]
+    /// Draws one duration.
     pub fn sample(&self, rng: &mut Rng) -> Micros {
         match self {
             Sampler::Fixed(v) => Micros(*v),

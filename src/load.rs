@@ -255,23 +255,36 @@ pub enum TraceData {
 pub enum Profile {
     /// Piecewise constant: (start_s, rps) sorted by start; rate before the first start is 0.
     Pieces(Vec<(f64, f64)>),
+    /// Linear ramp.
     Ramp {
+        /// Rate at the start, per second.
         from: f64,
+        /// Rate at the end, per second.
         to: f64,
+        /// When the ramp starts, s.
         start: f64,
+        /// Ramp length, s.
         over: f64,
     },
+    /// Sinusoid.
     Diurnal {
+        /// Mean rate, per second.
         mean: f64,
+        /// Half the peak-to-trough swing, per second.
         amplitude: f64,
+        /// Period, s.
         period: f64,
+        /// Phase shift, s.
         phase: f64,
     },
+    /// Trace counts: (start s, end s, count) per interval.
     Counts(Arc<[(f64, f64, u64)]>),
+    /// Trace timestamps, µs.
     Timestamps(Arc<[u64]>),
 }
 
 impl Profile {
+    /// The profile of `spec`, with the trace file's data when it is a trace.
     pub fn new(spec: &LoadSpec, trace: Option<TraceData>) -> Profile {
         match spec {
             LoadSpec::Constant { rps } => Profile::Pieces(vec![(0.0, *rps)]),
@@ -438,6 +451,7 @@ pub struct ArrivalGen {
 }
 
 impl ArrivalGen {
+    /// Arrivals of `profile` up to `end`.
     pub fn new(profile: Profile, arrivals: Arrivals, end: Micros) -> ArrivalGen {
         ArrivalGen {
             profile,

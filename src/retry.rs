@@ -55,8 +55,11 @@ pub struct RetrySpec {
     pub cap: Option<Micros>,
 }
 
+/// Retry quota of the standard and adaptive modes, tokens.
 pub const QUOTA_CAPACITY: u32 = 500;
+/// Tokens a retry takes from the quota.
 pub const QUOTA_RETRY_COST: u32 = 5;
+/// Tokens a success returns to the quota.
 pub const QUOTA_SUCCESS_REFUND: u32 = 1;
 
 /// Defaults of a mode: (max attempts, base, cap).
@@ -71,14 +74,19 @@ pub fn defaults(mode: RetryMode) -> (u32, Micros, Micros) {
 /// A resolved policy with its per-client state (the retry quota).
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
+    /// The SDK retry mode.
     pub mode: RetryMode,
+    /// Attempts in all, the first included.
     pub max_attempts: u32,
+    /// Backoff base, µs.
     pub base: u64,
+    /// Backoff cap, µs.
     pub cap: u64,
     quota: u32,
 }
 
 impl RetryPolicy {
+    /// A policy for `spec`, its missing keys filled from the mode's defaults, with a full quota.
     pub fn new(spec: &RetrySpec) -> RetryPolicy {
         let (m, b, c) = defaults(spec.mode);
         RetryPolicy {
@@ -166,8 +174,11 @@ impl Default for AdaptiveLimiter {
     }
 }
 
+/// Adaptive mode: multiplicative decrease of the send rate on a throttle (CUBIC beta).
 pub const ADAPTIVE_BETA: f64 = 0.7;
+/// Adaptive mode: CUBIC scaling constant of the rate's recovery.
 pub const ADAPTIVE_SCALE: f64 = 0.4;
+/// Adaptive mode: lowest send rate, requests per second.
 pub const ADAPTIVE_MIN_RATE: f64 = 0.5;
 const SMOOTHING: f64 = 0.8;
 /// The measured rate is counted in half-second buckets.

@@ -31,13 +31,19 @@ use serde::Serialize;
 /// One provisioned-concurrency variant of a function, everything else unchanged.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Variant {
+    /// Provisioned concurrency of the variant.
     pub provisioned_concurrency: u32,
     /// False for this run itself, true for a re-simulation with the same seed.
     pub simulated: bool,
+    /// Total cost of the function, USD.
     pub cost_usd: f64,
+    /// Cold starts.
     pub cold_starts: u64,
+    /// 99th percentile end-to-end latency, ms.
     pub latency_p99_ms: f64,
+    /// Invocations that spilled over to on-demand environments.
     pub spillover_invocations: u64,
+    /// Mean share of provisioned environments busy.
     pub utilization_mean: f64,
 }
 
@@ -48,10 +54,12 @@ pub struct WhatIf {
     pub architecture: &'static str,
     /// This run's total priced on x86_64 and on arm64 (same billed seconds).
     pub x86_64: f64,
+    /// This run's total priced on arm64.
     pub arm64: f64,
     /// The part of this run's compute cost that is INIT of on-demand cold starts (0 when
     /// `pricing.bill_init = false`); `init_if_billed` is what it is or would be when billed.
     pub init_billed: f64,
+    /// This run's INIT cost if INIT were billed.
     pub init_if_billed: f64,
     /// Break-even utilization of provisioned concurrency at this architecture's prices.
     pub provisioned_break_even_utilization: f64,
@@ -59,6 +67,7 @@ pub struct WhatIf {
     pub provisioned: Vec<Variant>,
 }
 
+/// The architecture's name as written in scenarios.
 pub fn arch_name(a: Architecture) -> &'static str {
     match a {
         Architecture::X86_64 => "x86_64",

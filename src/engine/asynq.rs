@@ -28,13 +28,18 @@ pub const ERROR_RETRY_STEP: Micros = Micros::from_secs(60);
 /// An async event on its way: where it came from, when, and the retries it has used.
 #[derive(Clone, Copy, Debug)]
 pub struct AsyncEvent {
+    /// Index of the traffic source that sent the event.
     pub source: u32,
+    /// When the event first arrived, µs.
     pub arrival: u64,
+    /// Retries of function errors and timeouts used so far.
     pub error_retries: u8,
+    /// Throttles met so far.
     pub throttles: u8,
 }
 
 impl AsyncEvent {
+    /// A new event of `source` arriving at `arrival`, no retries used.
     pub fn new(source: u32, arrival: u64) -> AsyncEvent {
         AsyncEvent {
             source,

@@ -9,8 +9,11 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// One scheduled event: its time and a tag packing its class and id.
 pub struct Event {
+    /// When the event fires, µs.
     pub time: u64,
+    /// Class and id packed into one word (same-instant order).
     pub tag: u64,
 }
 
@@ -28,6 +31,7 @@ pub enum Class {
 
 impl Event {
     #[inline]
+    /// An event of `class` for object `id` at `time`.
     pub fn new(time: u64, class: Class, id: u32) -> Event {
         Event {
             time,
@@ -35,6 +39,7 @@ impl Event {
         }
     }
     #[inline]
+    /// The event's class.
     pub fn class(&self) -> Class {
         match self.tag >> 56 {
             0 => Class::Complete,
@@ -43,37 +48,45 @@ impl Event {
         }
     }
     #[inline]
+    /// The id of the object the event concerns.
     pub fn id(&self) -> u32 {
         self.tag as u32
     }
 }
 
 #[derive(Default)]
+/// The pending events, earliest first.
 pub struct EventQueue {
     heap: BinaryHeap<Reverse<Event>>,
 }
 
 impl EventQueue {
+    /// An empty queue with room for `n` events.
     pub fn with_capacity(n: usize) -> EventQueue {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
         }
     }
     #[inline]
+    /// Schedules an event.
     pub fn push(&mut self, e: Event) {
         self.heap.push(Reverse(e));
     }
     #[inline]
+    /// Takes the earliest event.
     pub fn pop(&mut self) -> Option<Event> {
         self.heap.pop().map(|Reverse(e)| e)
     }
     #[inline]
+    /// Time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<u64> {
         self.heap.peek().map(|Reverse(e)| e.time)
     }
+    /// Number of pending events.
     pub fn len(&self) -> usize {
         self.heap.len()
     }
+    /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

@@ -508,10 +508,12 @@ impl Scenario {
         }
     }
 
+    /// The scenario as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialize: {e}\n"))
     }
 
+    /// Index of the function named `name`, if any.
     pub fn function_index(&self, name: &str) -> Option<usize> {
         self.functions.iter().position(|f| f.name == name)
     }
