@@ -13,9 +13,9 @@ use std::sync::Arc;
 /// z-score of the 99th percentile of a standard normal distribution.
 const Z99: f64 = 2.326_347_874_040_841;
 
+/// A duration distribution as written in a scenario (`{ dist = ... }`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
-/// A duration distribution as written in a scenario (`{ dist = ... }`).
 pub enum DistSpec {
     /// Always the same duration.
     Fixed {
@@ -36,17 +36,17 @@ pub enum DistSpec {
     },
     /// Either `{median, p99}` or `{mean, stddev}`.
     Lognormal {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         /// Median (with `p99`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         median: Option<Micros>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         /// 99th percentile, >= `median`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         p99: Option<Micros>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         /// Mean (with `stddev`).
-        mean: Option<Micros>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        mean: Option<Micros>,
         /// Standard deviation (with `mean`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         stddev: Option<Micros>,
     },
     /// Truncated at zero (negative draws are drawn again).
@@ -213,8 +213,8 @@ pub enum Sampler {
 }
 
 impl Sampler {
-    #[inline]
     /// Draws one duration.
+    #[inline]
     pub fn sample(&self, rng: &mut Rng) -> Micros {
         match self {
             Sampler::Fixed(v) => Micros(*v),

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyPath(pub Vec<Seg>);
 
-#[derive(Clone, Debug, PartialEq, Eq)]
 /// One segment of a key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seg {
     /// A table key.
     Key(String),
@@ -65,8 +65,8 @@ impl fmt::Display for KeyPath {
     }
 }
 
-#[derive(Debug)]
 /// Errors of lambdasim: bad input (exit code 2) or a failure while running.
+#[derive(Debug)]
 pub enum Error {
     /// Bad input (exit code 2): a file, the key path inside it, line and column, the problem.
     Input {

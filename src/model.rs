@@ -14,8 +14,8 @@ use crate::trace;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[derive(Clone, Debug)]
 /// A function with every default resolved and its distributions ready to draw.
+#[derive(Clone, Debug)]
 pub struct FunctionModel {
     /// The function's name.
     pub name: String,
@@ -41,8 +41,8 @@ pub struct FunctionModel {
     pub error_rate: f64,
 }
 
-#[derive(Clone, Debug)]
 /// A traffic source with its rate profile and invocation settings resolved.
+#[derive(Clone, Debug)]
 pub struct SourceModel {
     /// Stable name used to derive the source's random stream ("<function>#<n>").
     pub name: String,
@@ -64,8 +64,8 @@ pub struct SourceModel {
     pub stream: StreamSpec,
 }
 
-#[derive(Clone, Debug)]
 /// The account's limits and scaling budget, resolved.
+#[derive(Clone, Debug)]
 pub struct AccountModel {
     /// Account concurrency limit.
     pub concurrency_limit: u32,
@@ -93,8 +93,8 @@ impl AccountModel {
     }
 }
 
-#[derive(Clone, Debug)]
 /// A scenario resolved into index-based tables: what the engine runs.
+#[derive(Clone, Debug)]
 pub struct Model {
     /// The scenario's name.
     pub name: String,

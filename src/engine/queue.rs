@@ -8,8 +8,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 /// One scheduled event: its time and a tag packing its class and id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Event {
     /// When the event fires, µs.
     pub time: u64,
@@ -30,16 +30,16 @@ pub enum Class {
 }
 
 impl Event {
-    #[inline]
     /// An event of `class` for object `id` at `time`.
+    #[inline]
     pub fn new(time: u64, class: Class, id: u32) -> Event {
         Event {
             time,
             tag: ((class as u64) << 56) | id as u64,
         }
     }
-    #[inline]
     /// The event's class.
+    #[inline]
     pub fn class(&self) -> Class {
         match self.tag >> 56 {
             0 => Class::Complete,
@@ -47,15 +47,15 @@ impl Event {
             _ => Class::Arrival,
         }
     }
-    #[inline]
     /// The id of the object the event concerns.
+    #[inline]
     pub fn id(&self) -> u32 {
         self.tag as u32
     }
 }
 
-#[derive(Default)]
 /// The pending events, earliest first.
+#[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Reverse<Event>>,
 }
@@ -67,18 +67,18 @@ impl EventQueue {
             heap: BinaryHeap::with_capacity(n),
         }
     }
-    #[inline]
     /// Schedules an event.
+    #[inline]
     pub fn push(&mut self, e: Event) {
         self.heap.push(Reverse(e));
     }
-    #[inline]
     /// Takes the earliest event.
+    #[inline]
     pub fn pop(&mut self) -> Option<Event> {
         self.heap.pop().map(|Reverse(e)| e)
     }
-    #[inline]
     /// Time of the earliest event, if any.
+    #[inline]
     pub fn peek_time(&self) -> Option<u64> {
         self.heap.peek().map(|Reverse(e)| e.time)
     }

@@ -11,8 +11,8 @@ const SUB: usize = 1 << SUB_BITS;
 const MAX_EXP: u32 = 40;
 const BUCKETS: usize = (MAX_EXP - SUB_BITS + 2) as usize * SUB;
 
-#[derive(Clone)]
 /// A log-linear histogram of µs values with bounded relative error, mergeable.
+#[derive(Clone)]
 pub struct Histogram {
     counts: Box<[u64]>,
     total: u64,
@@ -73,8 +73,8 @@ impl Histogram {
         }
     }
 
-    #[inline]
     /// Records one value.
+    #[inline]
     pub fn record(&mut self, v: u64) {
         let i = index(v);
         self.counts[i] += 1;

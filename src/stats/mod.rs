@@ -106,8 +106,8 @@ impl Level {
         self.last = now;
     }
 
-    #[inline]
     /// Sets the value at time `now` (µs; statistics count from `warmup`).
+    #[inline]
     pub fn set(&mut self, now: u64, warmup: u64, value: u32) {
         self.accrue(now, warmup);
         self.value = value;
@@ -117,15 +117,15 @@ impl Level {
         }
     }
 
-    #[inline]
     /// Adds one at time `now`.
+    #[inline]
     pub fn inc(&mut self, now: u64, warmup: u64) {
         let v = self.value + 1;
         self.set(now, warmup, v);
     }
 
-    #[inline]
     /// Removes one at time `now`.
+    #[inline]
     pub fn dec(&mut self, now: u64, warmup: u64) {
         let v = self.value - 1;
         self.set(now, warmup, v);

@@ -3,8 +3,8 @@
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 /// Throttled attempts, in all and by reason.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Throttles {
     /// Every reason together.
     pub total: u64,
@@ -18,8 +18,8 @@ pub struct Throttles {
     pub rate: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 /// Mean and percentiles of a distribution, ms.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Percentiles {
     /// Mean.
     pub mean: f64,
@@ -50,8 +50,8 @@ impl Percentiles {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 /// Concurrent executions over the summary window.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Concurrency {
     /// Peak.
     pub peak: u32,
@@ -59,8 +59,8 @@ pub struct Concurrency {
     pub mean: f64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 /// Use of provisioned concurrency.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Provisioned {
     /// Mean share of provisioned environments busy.
     pub utilization_mean: f64,
@@ -68,8 +68,8 @@ pub struct Provisioned {
     pub spillover_invocations: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 /// Cost in USD.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Cost {
     /// Requests.
     pub requests: f64,
@@ -131,8 +131,8 @@ pub struct FunctionSummary {
     pub cost_usd: Cost,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 /// The summary of a run (summary.json).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Summary {
     /// The scenario's name.
     pub scenario: String,
