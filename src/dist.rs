@@ -70,6 +70,11 @@ pub enum DistSpec {
     },
 }
 
+/// Schema stand-in for the fields serde reads with [`dist_or_fixed`]: a distribution table or a
+/// bare duration (`#[schemars(with = "DistOrDuration")]`; its schema is written in
+/// `crate::schema`).
+pub struct DistOrDuration;
+
 impl DistSpec {
     /// A distribution that always gives `value`.
     pub fn fixed(value: Micros) -> DistSpec {

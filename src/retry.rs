@@ -42,10 +42,6 @@ pub struct RetrySpec {
     pub mode: RetryMode,
     /// Attempts in all, the first included (default by mode: legacy 5, standard and adaptive 3).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(
-        min = crate::scenario::limits::RETRY_MAX_ATTEMPTS.min,
-        max = crate::scenario::limits::RETRY_MAX_ATTEMPTS.max
-    ))]
     pub max_attempts: Option<u32>,
     /// Backoff base (default 1s).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -4,18 +4,20 @@
 //! `JsonSchema`, so keys, enum values, required keys and `deny_unknown_fields`
 //! (`additionalProperties: false`) follow serde, and every description is the field's doc
 //! comment. Integer ranges are `#[schemars(range(...))]` attributes reading
-//! `scenario::limits`, the one place bounds are written. Three schemas are written by hand,
+//! `scenario::limits`, the one place bounds are written (`retry.max_attempts`, whose type lives
+//! below `scenario`, gets its bound from the same constant in [`schema`]). Three schemas are written by hand,
 //! here, because serde reads them with custom code: [`Micros`] (a duration string or a number
 //! of seconds), [`DistSpec`] (whose `lognormal` accepts either `{median, p99}` or
-//! `{mean, stddev}`: two variants of one tag) and [`DistOrDuration`] (a distribution table or a
-//! bare duration, `dist::dist_or_fixed`). A last pass makes the output plain for editors:
+//! `{mean, stddev}`: two variants of one tag, which a derive would merge into one variant with
+//! four optional keys) and [`DistOrDuration`] (a distribution table or a bare duration,
+//! `dist::dist_or_fixed`). A last pass makes the output plain for editors:
 //! `Option` adds no `null` (TOML has none) and the `format` annotations are dropped.
 //! `tests/schema.rs` and `tests/schema_validator.rs` keep it honest against the shipped
 //! scenarios and `check`; `tests/scenario_doc.rs` against docs/scenario.md.
 
-use crate::dist::DistSpec;
+use crate::dist::{DistOrDuration, DistSpec};
 use crate::presets;
-use crate::scenario::Scenario;
+use crate::scenario::{limits as lim, Scenario};
 use crate::time::Micros;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
@@ -84,10 +86,6 @@ impl JsonSchema for DistSpec {
         ]})
     }
 }
-
-/// Schema stand-in for the fields serde reads with `dist::dist_or_fixed`: a distribution table
-/// or a bare duration.
-pub(crate) struct DistOrDuration;
 
 impl JsonSchema for DistOrDuration {
     fn schema_name() -> Cow<'static, str> {
@@ -163,5 +161,11 @@ pub fn schema() -> Value {
     let regions: Vec<&str> = presets::BURST_QUOTAS.iter().map(|(r, _)| *r).collect();
     top["properties"]["functions"]["items"]["properties"]["runtime"]["examples"] = json!(runtimes);
     top["properties"]["account"]["properties"]["region"]["examples"] = json!(regions);
+    // `retry` sits below `scenario` (which re-exports it) and so cannot read
+    // `scenario::limits` in an attribute; its one bound is set here, from the same constant.
+    let attempts = &mut top["properties"]["traffic"]["items"]["properties"]["retry"]["properties"]
+        ["max_attempts"];
+    attempts["minimum"] = json!(lim::RETRY_MAX_ATTEMPTS.min);
+    attempts["maximum"] = json!(lim::RETRY_MAX_ATTEMPTS.max);
     top
 }

@@ -204,7 +204,7 @@ pub struct Function {
     pub timeout: Micros,
     /// Handler duration: a duration or a distribution table.
     #[serde(deserialize_with = "crate::dist::dist_or_fixed")]
-    #[schemars(with = "crate::schema::DistOrDuration")]
+    #[schemars(with = "crate::dist::DistOrDuration")]
     pub duration: DistSpec,
     /// INIT (cold start) duration; default from the runtime preset.
     #[serde(
@@ -212,7 +212,7 @@ pub struct Function {
         deserialize_with = "crate::dist::opt_dist_or_fixed",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Option<crate::schema::DistOrDuration>")]
+    #[schemars(with = "Option<crate::dist::DistOrDuration>")]
     pub init: Option<DistSpec>,
     /// Cap and carve-out from the account pool; 0 switches the function off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +229,7 @@ pub struct Function {
         default = "default_idle_timeout",
         deserialize_with = "crate::dist::dist_or_fixed"
     )]
-    #[schemars(with = "crate::schema::DistOrDuration")]
+    #[schemars(with = "crate::dist::DistOrDuration")]
     pub idle_timeout: DistSpec,
     /// An environment is retired after this age, once idle (default 2h).
     #[serde(default = "default_max_lifetime")]
