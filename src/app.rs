@@ -7,7 +7,7 @@ use crate::presets;
 pub use crate::run::load_model;
 use crate::run::{simulate, RunOutput};
 use crate::scenario::{Override, Scenario};
-use crate::whatif::{whatifs, WhatIf};
+use crate::whatif::{beside, finish_beside, WhatIf};
 use std::path::{Path, PathBuf};
 
 /// Options of `lambdasim run`.
@@ -66,38 +66,42 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     if let Some(bar) = bar.clone() {
         rec.on_progress(move |t| bar.set_position(t as u64));
     }
-    let out = simulate(&model, &mut rec);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    // What-if variants run beside the run and the chart drawing (crate::whatif::beside).
+    let (out, speculated) = beside(&model, !opts.no_whatif, || {
+        let out = simulate(&model, &mut rec);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        out
+    });
     let chart = rec.finish()?;
-    let whatif = if opts.no_whatif {
-        Vec::new()
-    } else {
-        whatifs(&model, &out)
-    };
-    output::write_atomic(
-        &out_dir.join("summary.json"),
-        summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
-    )?;
     let resolved = resolved_toml(&s);
     output::write_atomic(&out_dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
-    let svgs = if opts.charts {
-        output::charts::write_all(&out_dir, &model, &chart, &out)?
-    } else {
-        Vec::new()
-    };
+    // Chart drawing and the report's narration (explain re-simulates the same model and seed and
+    // reads its own bucket rows) run while any what-if variant the guess missed is simulated.
+    let (whatif, (svgs, narration)) = finish_beside(&model, &out, speculated, || {
+        let svgs = if opts.charts {
+            output::charts::write_all(&out_dir, &model, &chart, &out)
+        } else {
+            Ok(Vec::new())
+        };
+        let narration = crate::explain::explain(&model, &opts.scenario, &Default::default()).ok();
+        (svgs, narration)
+    });
     if opts.animate {
         let a = output::animation::Animation::new(&model, &chart, opts.from, opts.to)?;
         output::animation::write_all(&out_dir, &a)?;
     }
     drop(chart);
-    // The narration re-simulates the same model and seed (explain reads its own bucket rows).
-    let narration = crate::explain::explain(&model, &opts.scenario, &Default::default()).ok();
     let text = output::report::ReportText {
         resolved_toml: &resolved,
         narration: narration.as_deref(),
     };
+    output::write_atomic(
+        &out_dir.join("summary.json"),
+        summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
+    )?;
+    let svgs = svgs?;
     output::write_atomic(
         &out_dir.join("report.html"),
         output::report::render(&s, &out.summary, &whatif, &svgs, &text).as_bytes(),

@@ -39,7 +39,6 @@
 //! ```
 
 #![warn(missing_docs)]
-pub mod admission;
 pub mod app;
 pub mod compare;
 pub mod cost;

@@ -371,6 +371,34 @@ impl Profile {
         }
     }
 
+    /// Mean requests per second over [0, `end`): traces count their requests, other shapes
+    /// average the rate at 10,000 midpoints (an estimate for what-if sizing, not for arrivals).
+    pub fn mean_rate(&self, end: Micros) -> f64 {
+        let len = end.as_secs_f64();
+        if len <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Profile::Counts(rows) => {
+                let n: f64 = rows
+                    .iter()
+                    .filter(|r| r.0 < len)
+                    .map(|&(s, l, n)| n as f64 * ((len - s) / l).min(1.0))
+                    .sum();
+                n / len
+            }
+            Profile::Timestamps(ts) => ts.partition_point(|&t| t < end.0) as f64 / len,
+            _ => {
+                const N: usize = 10_000;
+                let w = len / N as f64;
+                (0..N)
+                    .map(|k| self.rate_at((k as f64 + 0.5) * w))
+                    .sum::<f64>()
+                    / N as f64
+            }
+        }
+    }
+
     /// (upper bound of the rate, time until which it holds, rate is exactly constant there).
     /// The time returned is always after `t`, so arrival generation makes progress.
     fn bound(&self, t: f64) -> (f64, f64, bool) {
@@ -448,6 +476,10 @@ pub struct ArrivalGen {
     left_in_row: u64,
     placed_in_row: u64,
     row_started: bool,
+    /// Poisson: the rate of the constant piece the generator is in, valid while `t` is before
+    /// `exact_until` (the next rate change); `exact_until` is -inf when no piece is cached.
+    exact_rate: f64,
+    exact_until: f64,
 }
 
 impl ArrivalGen {
@@ -462,6 +494,8 @@ impl ArrivalGen {
             left_in_row: 0,
             placed_in_row: 0,
             row_started: false,
+            exact_rate: 0.0,
+            exact_until: f64::NEG_INFINITY,
         }
     }
 
@@ -490,7 +524,16 @@ impl ArrivalGen {
             if self.t >= self.end {
                 return None;
             }
-            let (b, until, exact) = self.profile.bound(self.t);
+            // An exact bound (a constant piece) holds until the rate changes: reuse it.
+            let (b, until, exact) = if self.t < self.exact_until {
+                (self.exact_rate, self.exact_until, true)
+            } else {
+                let (b, until, exact) = self.profile.bound(self.t);
+                if exact {
+                    (self.exact_rate, self.exact_until) = (b, until);
+                }
+                (b, until, exact)
+            };
             if b <= 0.0 {
                 self.t = until;
                 continue;

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::model::Model;
 use crate::scenario::{self, Override, Scenario};
 use crate::stats::summary::{Concurrency, FunctionSummary, Percentiles, Provisioned, Throttles};
-use crate::stats::{Histogram, Recorder, Summary};
+use crate::stats::{Histogram, Recorder, Summary, ThrottleReason};
 use std::path::Path;
 
 /// Everything a run produced besides the time series (which went to the recorder).
@@ -72,10 +72,10 @@ fn function_summary(
         errors: t.errors,
         throttles: Throttles {
             total: t.throttles_total(),
-            burst: t.throttles[0],
-            account: t.throttles[1],
-            reserved: t.throttles[2],
-            rate: t.throttles[3],
+            burst: t.throttles[ThrottleReason::Burst],
+            account: t.throttles[ThrottleReason::Account],
+            reserved: t.throttles[ThrottleReason::Reserved],
+            rate: t.throttles[ThrottleReason::Rate],
         },
         throttle_ratio: ratio(t.throttles_total(), t.attempts),
         cold_starts: t.cold_starts,

@@ -22,7 +22,7 @@
 use crate::cost::{price, rates};
 use crate::model::Model;
 use crate::run::{simulate, RunOutput};
-use crate::scenario::Architecture;
+use crate::scenario::{Architecture, Invocation};
 use crate::stats::summary::{Cost, FunctionSummary};
 use crate::stats::{NoRecorder, Summary};
 use rayon::prelude::*;
@@ -127,12 +127,36 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
     }
 }
 
-/// The provisioned counts worth comparing with this run's: none at all, and enough for the
-/// mean concurrency (capped by the reservation, or by half the unreserved pool).
-fn alternatives(model: &Model, f: usize, s: &FunctionSummary) -> Vec<u32> {
+/// The offered load of function `f` in environments, known before the run: Σ over its traffic
+/// of mean arrival rate x mean duration (SQS and stream traffic per full batch), which is the
+/// mean concurrency by Little's law, plus the INIT time of one cold start per environment
+/// spread over the run.
+pub fn offered_load(model: &Model, f: usize) -> f64 {
+    let fm = &model.functions[f];
+    let duration_s = fm.duration.mean_secs().min(fm.timeout.as_secs_f64());
+    let load: f64 = model
+        .sources
+        .iter()
+        .filter(|s| s.function == f)
+        .map(|s| {
+            let per_invocation = match s.invocation {
+                Invocation::Sqs => s.sqs.batch_size.max(1) as f64,
+                Invocation::Stream => s.stream.batch_size.max(1) as f64,
+                _ => 1.0,
+            };
+            s.profile.mean_rate(model.duration) / per_invocation * duration_s
+        })
+        .sum();
+    let run_s = model.duration.as_secs_f64().max(1e-6);
+    load * (1.0 + fm.init.mean_secs() / run_s)
+}
+
+/// The provisioned counts worth comparing with this run's: none at all, and enough for `mean`
+/// concurrent environments (capped by the reservation, or by half the unreserved pool).
+fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
     let fm = &model.functions[f];
     let cap = fm.reserved.unwrap_or(model.account.unreserved_pool / 2);
-    let mean = (s.concurrency.mean.ceil() as u32).min(cap);
+    let mean = (mean.ceil().min(u32::MAX as f64) as u32).min(cap);
     let mut v: Vec<u32> = [0, mean]
         .into_iter()
         .filter(|&n| n != fm.provisioned)
@@ -141,26 +165,128 @@ fn alternatives(model: &Model, f: usize, s: &FunctionSummary) -> Vec<u32> {
     v
 }
 
-/// Every function's what-ifs, in scenario order. Runs `1 + Σ alternatives` re-simulations in
-/// parallel; the result does not depend on the thread count.
-pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
-    let base = &out.summary;
-    // Jobs: (function, provisioned) variants.
-    let mut jobs: Vec<(usize, u32)> = Vec::new();
-    for (f, (_, s)) in base.functions.iter().enumerate() {
+/// The provisioned variants to simulate, (function, provisioned) in scenario order, for the
+/// mean concurrency `mean(f)` of each function.
+fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<(usize, u32)> {
+    let mut jobs = Vec::new();
+    for f in 0..model.functions.len() {
         if model.functions[f].reserved == Some(0) {
             continue;
         }
-        jobs.extend(alternatives(model, f, s).into_iter().map(|n| (f, n)));
+        jobs.extend(alternatives(model, f, mean(f)).into_iter().map(|n| (f, n)));
     }
+    jobs
+}
+
+fn simulate_variant(model: &Model, (f, n): (usize, u32)) -> Summary {
+    let mut m = model.clone();
+    m.functions[f].provisioned = n;
+    simulate(&m, &mut NoRecorder).summary
+}
+
+/// Every function's what-ifs, in scenario order, simulated after the run in parallel; the
+/// result does not depend on the thread count.
+pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
+    let jobs = jobs(model, |f| out.summary.functions[f].1.concurrency.mean);
     let results: Vec<Summary> = jobs
         .par_iter()
-        .map(|&(f, n)| {
-            let mut m = model.clone();
-            m.functions[f].provisioned = n;
-            simulate(&m, &mut NoRecorder).summary
+        .map(|&j| simulate_variant(model, j))
+        .collect();
+    assemble(model, out, &jobs, &results)
+}
+
+/// Variants simulated before their run ended, on a guess: [`beside`] hands them to
+/// [`finish_beside`].
+#[derive(Default)]
+pub struct Speculated {
+    /// False: what-ifs are off (`--no-whatif`).
+    enabled: bool,
+    done: Vec<((usize, u32), Summary)>,
+}
+
+/// Runs `main` (the run itself) on this thread while one other thread simulates the variants
+/// the run will most likely need: none provisioned, and the offered load (see
+/// [`offered_load`]) in place of the mean concurrency the run will measure. `enabled = false`
+/// runs `main` alone.
+pub fn beside<T>(model: &Model, enabled: bool, main: impl FnOnce() -> T) -> (T, Speculated) {
+    if !enabled {
+        return (main(), Speculated::default());
+    }
+    let guess = jobs(model, |f| offered_load(model, f));
+    std::thread::scope(|scope| {
+        let variants = scope.spawn(|| {
+            guess
+                .iter()
+                .map(|&j| (j, simulate_variant(model, j)))
+                .collect()
+        });
+        let out = main();
+        let done = variants
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (
+            out,
+            Speculated {
+                enabled: true,
+                done,
+            },
+        )
+    })
+}
+
+/// The run's what-ifs, exactly those of [`whatifs`]: variants that [`beside`] guessed right are
+/// reused, the others are simulated now, in parallel with `other` (chart drawing) on this
+/// thread.
+pub fn finish_beside<T>(
+    model: &Model,
+    out: &RunOutput,
+    spec: Speculated,
+    other: impl FnOnce() -> T,
+) -> (Vec<(String, WhatIf)>, T) {
+    if !spec.enabled {
+        return (Vec::new(), other());
+    }
+    let jobs = jobs(model, |f| out.summary.functions[f].1.concurrency.mean);
+    let mut done = spec.done;
+    let missing: Vec<(usize, u32)> = jobs
+        .iter()
+        .copied()
+        .filter(|j| !done.iter().any(|(d, _)| d == j))
+        .collect();
+    let (simulated, t) = std::thread::scope(|scope| {
+        let variants = scope.spawn(|| {
+            missing
+                .par_iter()
+                .map(|&j| (j, simulate_variant(model, j)))
+                .collect::<Vec<_>>()
+        });
+        let t = other();
+        let simulated = variants
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (simulated, t)
+    });
+    done.extend(simulated);
+    let results: Vec<Summary> = jobs
+        .iter()
+        .map(|j| {
+            let i = done
+                .iter()
+                .position(|(d, _)| d == j)
+                .expect("every job simulated");
+            done.swap_remove(i).1
         })
         .collect();
+    (assemble(model, out, &jobs, &results), t)
+}
+
+fn assemble(
+    model: &Model,
+    out: &RunOutput,
+    jobs: &[(usize, u32)],
+    results: &[Summary],
+) -> Vec<(String, WhatIf)> {
+    let base = &out.summary;
     base.functions
         .iter()
         .enumerate()
@@ -170,7 +296,7 @@ pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
             let gb = fm.memory_mb as f64 / 1024.0;
             let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
             let mut provisioned = vec![variant(s, fm.provisioned, false)];
-            for (&(jf, n), r) in jobs.iter().zip(&results) {
+            for (&(jf, n), r) in jobs.iter().zip(results) {
                 if jf == f {
                     provisioned.push(variant(&r.functions[f].1, n, true));
                 }
@@ -191,4 +317,65 @@ pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
             (name.clone(), w)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_str;
+    use std::path::Path;
+
+    fn model(text: &str) -> Model {
+        let s = load_str(text, Path::new("t.toml"), &[]).expect("valid scenario");
+        Model::build(&s, Path::new("."), Path::new("t.toml")).expect("model")
+    }
+
+    const TWO: &str = r#"
+name = "t"
+duration = "2m"
+[[functions]]
+name = "a"
+duration = "200ms"
+init = "1s"
+provisioned_concurrency = 5
+[[functions]]
+name = "b"
+duration = { dist = "exponential", mean = "50ms" }
+init = "600ms"
+[[traffic]]
+function = "a"
+load = { kind = "constant", rps = 100 }
+[[traffic]]
+function = "b"
+load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 120 }] }
+"#;
+
+    #[test]
+    fn offered_load_is_rate_times_mean_duration_plus_one_init_per_environment() {
+        // a: 100/s x 0.2 s = 20, plus 20 x 1 s of INIT over 120 s.
+        let m = model(TWO);
+        let a = offered_load(&m, 0);
+        assert!((a - 20.0 * (1.0 + 1.0 / 120.0)).abs() < 1e-6, "{a}");
+        // b: mean rate (40 + 120) / 2 = 80/s x 0.05 s = 4 (steps averaged at 10,000 points),
+        // plus 4 x 0.6 s of INIT over 120 s.
+        let b = offered_load(&m, 1);
+        assert!((b - 4.0 * (1.0 + 0.6 / 120.0)).abs() < 1e-3, "{b}");
+    }
+
+    #[test]
+    fn variants_beside_the_run_equal_variants_after_it() {
+        // Whatever the guess, the what-ifs are those of the sequential computation.
+        let m = model(TWO);
+        let (out, spec) = beside(&m, true, || simulate(&m, &mut NoRecorder));
+        let (w, ()) = finish_beside(&m, &out, spec, || ());
+        assert_eq!(w, whatifs(&m, &out));
+        assert_eq!(w.len(), 2);
+        assert!(w[0]
+            .1
+            .provisioned
+            .iter()
+            .any(|v| v.provisioned_concurrency == 0));
+        let (out, spec) = beside(&m, false, || simulate(&m, &mut NoRecorder));
+        assert!(finish_beside(&m, &out, spec, || ()).0.is_empty());
+    }
 }

@@ -159,7 +159,7 @@ const ORDER: [&str; 8] = [
 ];
 
 /// The `# start_utc = ...` line of the scenario's first trace, if any.
-fn trace_start(scenario: &crate::Scenario, path: &Path) -> Option<i64> {
+fn trace_start(scenario: &crate::scenario::Scenario, path: &Path) -> Option<i64> {
     let base = path.parent().unwrap_or(Path::new("."));
     scenario.traffic.iter().find_map(|t| match &t.load {
         LoadSpec::Trace { path, .. } => {
@@ -190,7 +190,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareReport, Error> {
         .parse()
         .map_err(|e: String| Error::runtime(e))?;
     overrides.push(bucket);
-    let (scenario, model) = crate::app::load_model(&opts.scenario, &overrides, opts.seed)?;
+    let (scenario, model) = crate::run::load_model(&opts.scenario, &overrides, opts.seed)?;
     let obs_start = obs
         .series
         .iter()

@@ -127,7 +127,7 @@ impl<R: Recorder> Sim<'_, R> {
             let SourceKind::Sqs(q) = &mut self.sources[source as usize].kind else {
                 unreachable!()
             };
-            let batch = &mut self.batches[b as usize];
+            let batch = &mut self.batches[b];
             let mut redelivered = false;
             for m in q.visible.drain(..n) {
                 let m = Msg {
@@ -154,7 +154,7 @@ impl<R: Recorder> Sim<'_, R> {
 
     /// The batch's messages become visible again a visibility timeout after their receive.
     fn sqs_return_later(&mut self, b: u32) {
-        let batch = &self.batches[b as usize];
+        let batch = &self.batches[b];
         let (source, n, received) = (batch.source, batch.msgs.len() as u64, batch.received);
         let q = self.mapping(source);
         q.returning += n;
@@ -182,10 +182,10 @@ impl<R: Recorder> Sim<'_, R> {
     }
 
     pub(super) fn sqs_done(&mut self, b: u32, outcome: Outcome, cold: bool) {
-        let source = self.batches[b as usize].source;
+        let source = self.batches[b].source;
         let f = self.function_of(source);
         self.mapping(source).active -= 1;
-        let mut msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+        let mut msgs = std::mem::take(&mut self.batches[b].msgs);
         if outcome == Outcome::Success {
             // Every message succeeded, except poison ones reported as item failures.
             let mut poison = 0;
@@ -198,10 +198,10 @@ impl<R: Recorder> Sim<'_, R> {
                     false
                 }
             });
-            self.batches[b as usize].poison = poison;
+            self.batches[b].poison = poison;
         }
         let failed = !msgs.is_empty();
-        self.batches[b as usize].msgs = msgs;
+        self.batches[b].msgs = msgs;
         if failed {
             self.sqs_return_later(b);
         } else {
@@ -213,9 +213,9 @@ impl<R: Recorder> Sim<'_, R> {
     /// A failed batch's visibility timeout ended: its messages are visible again, or go to the
     /// DLQ after `max_receive_count` receives.
     pub(super) fn sqs_return(&mut self, b: u32) {
-        let source = self.batches[b as usize].source;
+        let source = self.batches[b].source;
         let f = self.function_of(source);
-        let msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+        let msgs = std::mem::take(&mut self.batches[b].msgs);
         let max = self.mapping(source).max_receives;
         self.mapping(source).returning -= msgs.len() as u64;
         for m in msgs.iter().rev() {
@@ -225,7 +225,7 @@ impl<R: Recorder> Sim<'_, R> {
                 self.mapping(source).visible.push_front(*m);
             }
         }
-        self.batches[b as usize].msgs = msgs;
+        self.batches[b].msgs = msgs;
         self.free_batch(b);
         self.sqs_pump(source);
     }

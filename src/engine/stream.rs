@@ -16,6 +16,7 @@
 //! - IteratorAge: the age of the last record of a batch when it is tried, the maximum per
 //!   bucket. Throughput without errors is lanes x batch size / batch duration.
 
+use super::slab::Slab;
 use super::{Batch, Caller, End, Msg, Outcome, Sim, SourceKind, Timer};
 use crate::rng::Rng;
 use crate::scenario::StreamSpec;
@@ -70,11 +71,11 @@ impl Mapping {
     }
 
     /// Arrival of the oldest unprocessed record (a lane's batch in flight, or its queue head).
-    pub(super) fn oldest(&self, batches: &[Batch]) -> Option<u64> {
+    pub(super) fn oldest(&self, batches: &Slab<Batch>) -> Option<u64> {
         self.lanes
             .iter()
             .filter_map(|l| match l.batch {
-                Some(b) => batches[b as usize].msgs.first().map(|m| m.arrival),
+                Some(b) => batches[b].msgs.first().map(|m| m.arrival),
                 None => l.queue.front().map(|m| m.arrival),
             })
             .min()
@@ -145,7 +146,7 @@ impl<R: Recorder> Sim<'_, R> {
         };
         let l = &mut st.lanes[lane as usize];
         let n = (st.batch_size as usize).min(l.queue.len());
-        let batch = &mut self.batches[b as usize];
+        let batch = &mut self.batches[b];
         for m in l.queue.drain(..n) {
             batch.poison += m.poison as u32;
             batch.msgs.push(m);
@@ -156,8 +157,8 @@ impl<R: Recorder> Sim<'_, R> {
 
     /// Tries batch `b` (first try, or a retry after its delay).
     pub(super) fn stream_try(&mut self, b: u32) {
-        let f = self.function_of(self.batches[b as usize].source);
-        let batch = &mut self.batches[b as usize];
+        let f = self.function_of(self.batches[b].source);
+        let batch = &mut self.batches[b];
         batch.tries += 1;
         let first = batch.msgs[0].arrival;
         let last = batch.msgs[batch.msgs.len() - 1].arrival;
@@ -183,17 +184,17 @@ impl<R: Recorder> Sim<'_, R> {
             return;
         }
         let (source, lane) = {
-            let batch = &self.batches[b as usize];
+            let batch = &self.batches[b];
             (batch.source, batch.lane)
         };
         let f = self.function_of(source);
-        let msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+        let msgs = std::mem::take(&mut self.batches[b].msgs);
         self.stream(source).unprocessed -= msgs.len() as u64;
         for m in &msgs {
             self.finish_request(f, m.arrival, End::Succeeded, cold);
             self.rec.delivered(source, lane, Micros(m.arrival));
         }
-        self.batches[b as usize].msgs = msgs;
+        self.batches[b].msgs = msgs;
         self.free_batch(b);
         self.stream_next(source, lane);
     }
@@ -203,7 +204,7 @@ impl<R: Recorder> Sim<'_, R> {
     fn stream_failed(&mut self, b: u32, throttled: bool) {
         let now = self.now;
         let (source, lane, tries, first, len) = {
-            let batch = &self.batches[b as usize];
+            let batch = &self.batches[b];
             (
                 batch.source,
                 batch.lane,
@@ -216,9 +217,9 @@ impl<R: Recorder> Sim<'_, R> {
         let out_of_retries = st.max_retries >= 0 && (tries - 1) as i64 >= st.max_retries;
         let too_old = now - first > st.max_age;
         if out_of_retries || too_old {
-            let msgs = std::mem::take(&mut self.batches[b as usize].msgs);
+            let msgs = std::mem::take(&mut self.batches[b].msgs);
             self.stream_discard(source, &msgs);
-            self.batches[b as usize].msgs = msgs;
+            self.batches[b].msgs = msgs;
             self.free_batch(b);
             self.stream_next(source, lane);
             return;
@@ -228,7 +229,7 @@ impl<R: Recorder> Sim<'_, R> {
                 unreachable!()
             };
             let l = &mut st.lanes[lane as usize];
-            let batch = &mut self.batches[b as usize];
+            let batch = &mut self.batches[b];
             for m in batch.msgs.drain(len / 2..).rev() {
                 batch.poison -= m.poison as u32;
                 l.queue.push_front(m);

@@ -271,7 +271,10 @@ mod tests {
             start: Micros::from_secs(t),
             function: Some(0),
             invocations: inv,
-            throttles: [thr_burst, 0, 0, 0],
+            throttles: crate::stats::ThrottleCounts::of(
+                crate::stats::ThrottleReason::Burst,
+                thr_burst,
+            ),
             cold_starts: cold,
             scaling_tokens: tokens,
             ..Default::default()
@@ -299,7 +302,12 @@ mod tests {
         assert_eq!(rows.iter().map(|r| r.invocations).sum::<u64>(), 10 * n);
         assert_eq!(rows.iter().map(|r| r.cold_starts).sum::<u64>(), n);
         let burst: u64 = (0..n).map(|t| t % 3).sum();
-        assert_eq!(rows.iter().map(|r| r.throttles[0]).sum::<u64>(), burst);
+        assert_eq!(
+            rows.iter()
+                .map(|r| r.throttles[crate::stats::ThrottleReason::Burst])
+                .sum::<u64>(),
+            burst
+        );
         assert_eq!(rows.iter().map(|r| r.concurrency_max).max(), Some(999));
         assert_eq!(rows.iter().filter(|r| r.scaling_tokens == 0).count(), 1);
         assert!(rows

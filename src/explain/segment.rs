@@ -11,7 +11,7 @@ use crate::time::Micros;
 pub(super) fn flags(r: &BucketRow) -> u32 {
     let att = attempts(r);
     let mut m = 0;
-    for (k, &n) in r.throttles.iter().enumerate() {
+    for (k, (_, n)) in r.throttles.iter().enumerate() {
         if n >= 5 || (n > 0 && n * 100 >= att) {
             m |= 1 << k;
         }
@@ -131,7 +131,10 @@ mod tests {
             start: Micros::from_secs(t),
             function: Some(0),
             invocations: inv,
-            throttles: [thr_burst, 0, 0, 0],
+            throttles: crate::stats::ThrottleCounts::of(
+                crate::stats::ThrottleReason::Burst,
+                thr_burst,
+            ),
             cold_starts: cold,
             scaling_tokens: tokens,
             ..Default::default()

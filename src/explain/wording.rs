@@ -4,6 +4,7 @@
 
 use super::segment::*;
 use super::*;
+use crate::stats::ThrottleReason;
 
 pub(super) fn secs(t: Micros) -> String {
     let s = t.as_secs_f64();
@@ -191,7 +192,7 @@ pub(super) fn narrate(
         ));
     }
     for k in 0..4 {
-        if sum.throttles[k] > 0 {
+        if sum.throttles[ThrottleReason::ALL[k]] > 0 {
             // The reason in full the first time, in short afterwards.
             let why = if explained[k] {
                 SHORT_REASONS[k].to_string()
@@ -199,7 +200,11 @@ pub(super) fn narrate(
                 explained[k] = true;
                 format!("{}{}", reason_text(model, f, k), retry_note(model, f))
             };
-            let mut part = format!("{} throttled ({}): {why}", sum.throttles[k], REASONS[k]);
+            let mut part = format!(
+                "{} throttled ({}): {why}",
+                sum.throttles[ThrottleReason::ALL[k]],
+                REASONS[k]
+            );
             if let (1, Some(h)) = (k, holder) {
                 part.push_str(&format!(" ({h})"));
             }
@@ -361,10 +366,10 @@ pub(super) fn totals(
             sum.invocations + sum.throttles_total(),
             sum.invocations,
             sum.throttles_total(),
-            th[0],
-            th[1],
-            th[2],
-            th[3],
+            th[ThrottleReason::Burst],
+            th[ThrottleReason::Account],
+            th[ThrottleReason::Reserved],
+            th[ThrottleReason::Rate],
             sum.cold_starts,
             peak
         );

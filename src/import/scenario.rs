@@ -530,7 +530,7 @@ pub fn write_scenario(obs: &Observed, opts: &ImportOptions) -> Result<ImportRepo
     );
     write_atomic(out, t.as_bytes())?;
     // The written scenario must load: account options out of range are reported against it.
-    crate::app::load_model(out, &[], None)?;
+    crate::run::load_model(out, &[], None)?;
     notes.push(format!("trace: {n} periods -> {trace_file}"));
     Ok(ImportReport {
         scenario: out.clone(),

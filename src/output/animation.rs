@@ -15,6 +15,7 @@ use crate::model::Model;
 use crate::output::charts::{fmt_num, register_font};
 use crate::output::timeseries::ChartSeries;
 use crate::scenario::Scaling;
+use crate::stats::ThrottleReason;
 use crate::time::Micros;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -92,7 +93,12 @@ impl Animation {
             .map(|c| {
                 let conc = c.iter().map(|r| r.concurrency_max).max().unwrap_or(0) as f64;
                 let new = (c.iter().map(|r| r.cold_starts).sum::<u64>() as f64).min(conc);
-                let rate = |k: usize| c.iter().map(|r| r.throttles[k]).sum::<u64>() as f64 / step_s;
+                let rate = |k: usize| {
+                    c.iter()
+                        .map(|r| r.throttles[ThrottleReason::ALL[k]])
+                        .sum::<u64>() as f64
+                        / step_s
+                };
                 Step {
                     t: c[0].start.as_secs_f64(),
                     processed: conc - new,

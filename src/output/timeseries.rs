@@ -3,7 +3,7 @@
 //! a bounded, coarsened copy is kept for charts.
 
 use crate::error::Error;
-use crate::stats::{BucketRow, Recorder, TokensKept};
+use crate::stats::{BucketRow, Recorder, ThrottleReason, TokensKept};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,10 +17,18 @@ const CELLS: &[(&str, Cell)] = &[
     ("Invocations", |w, r| write!(w, "{}", r.invocations)),
     ("Errors", |w, r| write!(w, "{}", r.errors)),
     ("Throttles", |w, r| write!(w, "{}", r.throttles_total())),
-    ("ThrottlesBurst", |w, r| write!(w, "{}", r.throttles[0])),
-    ("ThrottlesAccount", |w, r| write!(w, "{}", r.throttles[1])),
-    ("ThrottlesReserved", |w, r| write!(w, "{}", r.throttles[2])),
-    ("ThrottlesRate", |w, r| write!(w, "{}", r.throttles[3])),
+    ("ThrottlesBurst", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Burst])
+    }),
+    ("ThrottlesAccount", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Account])
+    }),
+    ("ThrottlesReserved", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Reserved])
+    }),
+    ("ThrottlesRate", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Rate])
+    }),
     ("ColdStarts", |w, r| write!(w, "{}", r.cold_starts)),
     ("ConcurrentExecutions", |w, r| {
         write!(w, "{}", r.concurrency_max)

@@ -74,7 +74,7 @@ pub enum Scaling {
     Burst,
 }
 
-/// How the scaling budget refills (`account.scale_refill`).
+/// How a scaling token bucket refills (`account.scale_refill`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[schemars(inline)]

@@ -122,6 +122,40 @@ impl Histogram {
         self.max as f64
     }
 
+    /// The value at quantile `q` of the union of `hs`: exactly [`Histogram::quantile`] of
+    /// their merge, without merging (bucket percentiles read the slots a request's latency was
+    /// recorded in once).
+    pub fn quantile_of<'a, I>(hs: I, q: f64) -> f64
+    where
+        I: Iterator<Item = &'a Histogram> + Clone,
+    {
+        let (mut total, mut max, mut lo, mut hi) = (0u64, 0u64, usize::MAX, 0usize);
+        for h in hs.clone() {
+            if h.total > 0 {
+                total += h.total;
+                max = max.max(h.max);
+                lo = lo.min(h.lo);
+                hi = hi.max(h.hi);
+            }
+        }
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for i in lo..=hi {
+            for h in hs.clone() {
+                if h.total > 0 {
+                    seen += h.counts[i];
+                }
+            }
+            if seen >= rank {
+                return value_of(i).min(max as f64);
+            }
+        }
+        max as f64
+    }
+
     /// Fraction of samples at or below `v` µs (for CDF charts).
     pub fn cdf_points(&self) -> Vec<(f64, f64)> {
         let mut out = Vec::new();
@@ -215,6 +249,11 @@ mod tests {
                 b.record(x)
             }
             c.record(x);
+        }
+        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
+            let e = Histogram::new();
+            let union = Histogram::quantile_of([&a, &e, &b].into_iter(), q);
+            assert_eq!(union, c.quantile(q), "q{q}");
         }
         a.merge(&b);
         assert_eq!(a.quantile(0.5), c.quantile(0.5));

@@ -9,7 +9,9 @@ pub use histogram::Histogram;
 pub use merge::TokensKept;
 pub use summary::Summary;
 
+pub mod throttle;
 use crate::time::Micros;
+pub use throttle::{ThrottleCounts, ThrottleReason};
 
 /// Event counts of one function (or the account) over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,8 +32,8 @@ pub struct Counters {
     pub failed_throttled: u64,
     /// Invocations that ended in a function error or a timeout (CloudWatch `Errors`).
     pub errors: u64,
-    /// Throttled attempts by reason: burst, account, reserved, rate (see [`crate::admission::Throttle`]).
-    pub throttles: [u64; 4],
+    /// Throttled attempts by reason.
+    pub throttles: ThrottleCounts,
     /// Invocations that began with a cold start.
     pub cold_starts: u64,
     /// Retries sent (client, async or batch retries).
@@ -49,7 +51,7 @@ pub struct Counters {
 impl Counters {
     /// Throttled attempts, every reason together.
     pub fn throttles_total(&self) -> u64 {
-        self.throttles.iter().sum()
+        self.throttles.total()
     }
     /// Adds the counts of `o`.
     pub fn add(&mut self, o: &Counters) {
@@ -61,9 +63,7 @@ impl Counters {
         self.timed_out += o.timed_out;
         self.failed_throttled += o.failed_throttled;
         self.errors += o.errors;
-        for i in 0..4 {
-            self.throttles[i] += o.throttles[i];
-        }
+        self.throttles.add(&o.throttles);
         self.cold_starts += o.cold_starts;
         self.retries += o.retries;
         self.dropped += o.dropped;
@@ -159,8 +159,8 @@ pub struct BucketCounts {
     pub invocations: u64,
     /// Function errors and timeouts in the bucket.
     pub errors: u64,
-    /// Throttles in the bucket by reason (see [`crate::admission::Throttle`]).
-    pub throttles: [u64; 4],
+    /// Throttles in the bucket by reason.
+    pub throttles: ThrottleCounts,
     /// Cold starts in the bucket.
     pub cold_starts: u64,
     /// Spillover invocations in the bucket.
@@ -186,8 +186,8 @@ pub struct BucketRow {
     pub invocations: u64,
     /// Function errors and timeouts in the bucket.
     pub errors: u64,
-    /// Throttles in the bucket by reason (see [`crate::admission::Throttle`]).
-    pub throttles: [u64; 4],
+    /// Throttles in the bucket by reason.
+    pub throttles: ThrottleCounts,
     /// Cold starts in the bucket.
     pub cold_starts: u64,
     /// Peak concurrency in the bucket.
@@ -227,7 +227,7 @@ pub struct BucketRow {
 impl BucketRow {
     /// Throttles in the bucket, every reason together.
     pub fn throttles_total(&self) -> u64 {
-        self.throttles.iter().sum()
+        self.throttles.total()
     }
 
     /// Adds `other`'s event counts (invocations, errors, throttles by reason, cold starts,
@@ -236,9 +236,7 @@ impl BucketRow {
     pub fn add_counts(&mut self, other: &BucketRow) {
         self.invocations += other.invocations;
         self.errors += other.errors;
-        for k in 0..4 {
-            self.throttles[k] += other.throttles[k];
-        }
+        self.throttles.add(&other.throttles);
         self.cold_starts += other.cold_starts;
         self.spillover += other.spillover;
         self.dead_letters += other.dead_letters;

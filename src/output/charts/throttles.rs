@@ -2,6 +2,7 @@
 
 use super::toolkit::*;
 use super::ChartData;
+use crate::stats::ThrottleReason;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -11,9 +12,11 @@ pub(super) fn draw<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let totals: Vec<u64> = (0..4)
         .map(|k| {
-            d.panels()
-                .first()
-                .map_or(0, |p| p.1.iter().map(|r| r.throttles[k]).sum())
+            d.panels().first().map_or(0, |p| {
+                p.1.iter()
+                    .map(|r| r.throttles[ThrottleReason::ALL[k]])
+                    .sum()
+            })
         })
         .collect();
     let mut legend = vec![(
@@ -54,7 +57,7 @@ pub(super) fn draw<DB: DrawingBackend>(
                     .map(|r| {
                         let mut c = r.invocations;
                         for k in 0..layer {
-                            c += r.throttles[k];
+                            c += r.throttles[ThrottleReason::ALL[k]];
                         }
                         (d.x(r), d.rate(c))
                     })

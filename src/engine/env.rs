@@ -1,0 +1,260 @@
+//! The execution environment lifecycle: provisioned environments before t = 0, INIT on a cold
+//! start, warm reuse (MRU), idle reclaim after a sampled idle time, retirement at the maximum
+//! lifetime or after a timeout, and billing of each invocation.
+//!
+//! Environments and the invocations running on them live in two slabs: an invocation names its
+//! environment, and the completion event names the invocation, so an environment could hold
+//! several invocations at once. Today every environment runs one at a time.
+
+use super::admission::Pool;
+use super::{Caller, Outcome, Sim, SourceKind};
+use crate::stats::Recorder;
+use rand::RngExt;
+
+/// An execution environment. Ids are reused after it is reclaimed. Its other facts
+/// (provisioned, end of life) travel with its idle-stack entry and its invocation, so the hot
+/// path never reads this slab.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Env {
+    pub func: u32,
+}
+
+/// An idle on-demand environment waiting for reuse (MRU at the end of its function's stack).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Idle {
+    pub env: u32,
+    /// When it is reclaimed if not reused.
+    pub reclaim_at: u64,
+    /// When its maximum lifetime ends.
+    pub retire_at: u64,
+}
+
+/// Where admission placed an invocation.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Placement {
+    pub env: u32,
+    pub cold: bool,
+    pub provisioned: bool,
+    /// When the environment's maximum lifetime ends (provisioned: never).
+    pub retire_at: u64,
+}
+
+/// An invocation in progress: its environment, who waits for it and how it will end.
+///
+/// It carries a copy of its environment's fixed facts (function, provisioned, end of life), as
+/// do the idle stacks, so neither a start nor a completion reads the environment slab: a
+/// completion reads one cache line (the slot is aligned to 64 bytes and fits in it).
+#[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
+pub(super) struct Invocation {
+    pub caller: Caller,
+    /// INIT time of this invocation (0 when warm), µs.
+    pub init: u64,
+    /// Time spent in the handler (duration, or the timeout), µs.
+    pub run: u64,
+    /// When the environment's maximum lifetime ends.
+    pub retire_at: u64,
+    pub env: u32,
+    pub func: u32,
+    pub provisioned: bool,
+    pub cold: bool,
+    pub outcome: Outcome,
+}
+
+impl<R: Recorder> Sim<'_, R> {
+    /// Provisioned environments are initialized before t = 0 and take no scaling tokens.
+    pub(super) fn create_provisioned(&mut self) {
+        for f in 0..self.funcs.len() {
+            let n = self.m.functions[f].provisioned;
+            for _ in 0..n {
+                let id = self.new_env(f as u32);
+                self.funcs[f].prov_idle.push(id);
+            }
+            if self.funcs[f].pool == Pool::Unreserved {
+                self.unreserved_used += n;
+            }
+        }
+    }
+
+    pub(super) fn new_env(&mut self, func: u32) -> u32 {
+        let id = self.envs.insert(Env { func });
+        self.max_live = self.max_live.max(self.envs.live());
+        id
+    }
+
+    /// Starts an invocation of function `f` where admission placed it.
+    pub(super) fn start(&mut self, f: usize, place: Placement, caller: Caller, counted: bool) {
+        let now = self.now;
+        let warmup = self.warmup;
+        let Placement {
+            env: id,
+            cold,
+            provisioned,
+            retire_at,
+        } = place;
+        // A batch with a poison message fails as a whole, unless the SQS function reports
+        // item failures (then the invocation succeeds and only the poison messages return).
+        let poisoned = match caller {
+            Caller::Batch { batch, .. } => {
+                let b = &self.batches[batch];
+                b.poison > 0
+                    && !matches!(&self.sources[b.source as usize].kind,
+                        SourceKind::Sqs(q) if q.partial)
+            }
+            _ => false,
+        };
+        let fm = &self.m.functions[f];
+        let fs = &mut self.funcs[f];
+        let init = if cold {
+            fm.init.sample(&mut fs.rng_init).0
+        } else {
+            0
+        };
+        let duration = fm.duration.sample(&mut fs.rng_duration).0;
+        let (outcome, run) = if duration > fm.timeout.0 {
+            (Outcome::Timeout, fm.timeout.0)
+        } else if poisoned || (fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate)
+        {
+            (Outcome::Error, duration)
+        } else {
+            (Outcome::Success, duration)
+        };
+        fs.bucket_counts.invocations += 1;
+        let spill = !provisioned && fm.provisioned > 0;
+        if cold {
+            fs.bucket_counts.cold_starts += 1;
+        }
+        if spill {
+            fs.bucket_counts.spillover += 1;
+        }
+        if counted {
+            fs.totals.invocations += 1;
+            fs.totals.cold_starts += cold as u64;
+            fs.totals.environments_created += cold as u64;
+            fs.totals.spillover += spill as u64;
+        }
+        fs.busy.inc(now, warmup);
+        if provisioned {
+            fs.busy_prov.inc(now, warmup);
+        }
+        self.account_busy.inc(now, warmup);
+        if fs.pool == Pool::Unreserved {
+            self.unreserved_busy.inc(now, warmup);
+        }
+        let inv = self.invocations.insert(Invocation {
+            caller,
+            init,
+            run,
+            retire_at,
+            env: id,
+            func: f as u32,
+            provisioned,
+            cold,
+            outcome,
+        });
+        self.queue.push_complete(now + init + run, id, inv);
+    }
+
+    /// Invocation `inv` ended: billing, its environment goes idle (or away), then the caller's
+    /// invocation model decides what happens to the request.
+    pub(super) fn complete(&mut self, inv: u32) {
+        let now = self.now;
+        let warmup = self.warmup;
+        let call = self.invocations[inv];
+        self.invocations.free(inv);
+        let id = call.env;
+        let f = call.func as usize;
+        let fm = &self.m.functions[f];
+        let fs = &mut self.funcs[f];
+        // Billing: per ms, INIT of on-demand cold starts included (docs/platform.md "Prices").
+        let ondemand_cold = call.cold && !call.provisioned;
+        let billed_us = if ondemand_cold && self.m.pricing.bill_init {
+            call.init + call.run
+        } else {
+            call.run
+        };
+        let billed_ms = billed_us.div_ceil(1000);
+        let init_ms = if ondemand_cold {
+            (call.init + call.run).div_ceil(1000) - call.run.div_ceil(1000)
+        } else {
+            0
+        };
+        if call.outcome != Outcome::Success {
+            fs.bucket_counts.errors += 1;
+        }
+        if call.caller.arrival() >= warmup {
+            if call.outcome != Outcome::Success {
+                fs.totals.errors += 1;
+            }
+            fs.duration.record(billed_ms * 1000);
+            if call.provisioned {
+                fs.billed_provisioned_ms += billed_ms as u128;
+            } else {
+                fs.billed_ondemand_ms += billed_ms as u128;
+            }
+            fs.init_ms += init_ms as u128;
+        }
+        // The environment is free again (or gone): concurrency drops.
+        fs.busy.dec(now, warmup);
+        if call.provisioned {
+            fs.busy_prov.dec(now, warmup);
+        }
+        self.account_busy.dec(now, warmup);
+        let unreserved = fs.pool == Pool::Unreserved;
+        if unreserved {
+            self.unreserved_busy.dec(now, warmup);
+        }
+        if call.provisioned {
+            // Provisioned environments are never reclaimed; after a timeout one is
+            // re-initialized in the background (docs/platform.md "Concurrency limits").
+            fs.prov_idle.push(id);
+        } else {
+            if unreserved {
+                self.unreserved_used -= 1;
+            }
+            // After a timeout the environment is discarded (docs/platform.md "Execution
+            // environments").
+            let retire_at = call.retire_at;
+            if call.outcome == Outcome::Timeout || now >= retire_at {
+                self.envs.free(id);
+            } else {
+                let idle_for = fm.idle_timeout.sample(&mut fs.rng_idle).0;
+                let reclaim_at = (now + idle_for).min(retire_at);
+                fs.idle.push(Idle {
+                    env: id,
+                    reclaim_at,
+                    retire_at,
+                });
+            }
+        }
+        match call.caller {
+            Caller::Sync {
+                source, arrival, ..
+            } => self.sync_done(source, arrival, call.outcome, call.cold),
+            Caller::Async(e) => self.async_done(e, call.outcome, call.cold),
+            Caller::Batch { batch, .. } => {
+                let s = self.batches[batch].source;
+                match self.sources[s as usize].kind {
+                    SourceKind::Sqs(_) => self.sqs_done(batch, call.outcome, call.cold),
+                    _ => self.stream_done(batch, call.outcome, call.cold),
+                }
+            }
+        }
+    }
+
+    /// Frees idle environments whose reclaim time has passed, so memory follows live
+    /// environments even when nothing pops them (load fell to zero).
+    pub(super) fn compact_idle(&mut self, now: u64) {
+        for fs in &mut self.funcs {
+            let envs = &mut self.envs;
+            fs.idle.retain(|idle| {
+                if idle.reclaim_at <= now {
+                    envs.free(idle.env);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+}
