@@ -15,17 +15,25 @@ use std::path::{Path, PathBuf};
 /// Options of `lambdasim run`.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
+    /// The scenario file to run.
     pub scenario: PathBuf,
+    /// Output folder (default from the scenario's name).
     pub out: Option<PathBuf>,
+    /// Seed overriding the scenario's `seed`.
     pub seed: Option<u64>,
+    /// `--set key=value` overrides, applied in order.
     pub overrides: Vec<Override>,
+    /// Draw the PNG/SVG charts.
     pub charts: bool,
+    /// Show a progress bar.
     pub progress: bool,
     /// Skip the cost what-ifs (they re-simulate the scenario a few times).
     pub no_whatif: bool,
     /// Write the scaling animation (`scaling.gif`, `scaling.svg`) for the window `from..to`.
     pub animate: bool,
+    /// Start of the animated window (default the run's start).
     pub from: Option<crate::time::Micros>,
+    /// End of the animated window (default the run's end).
     pub to: Option<crate::time::Micros>,
     /// Draw the `environments` chart whatever the run's size (window `from..to`).
     pub lanes: bool,
@@ -35,8 +43,11 @@ pub struct RunOptions {
 
 /// A finished run: where its files are and what it produced.
 pub struct RunReport {
+    /// The folder the run's files were written to.
     pub out_dir: PathBuf,
+    /// The resolved scenario that ran.
     pub scenario: Scenario,
+    /// Summary and distributions of the run.
     pub output: RunOutput,
     /// Cost what-ifs per function (empty with `no_whatif`).
     pub whatif: Vec<(String, WhatIf)>,

@@ -8,13 +8,17 @@ use crate::stats::summary::Cost;
 
 /// What one function used over the summary window.
 pub struct Usage {
+    /// Invocations that ran (billed requests).
     pub invocations: u64,
+    /// Billed milliseconds on on-demand environments.
     pub billed_ondemand_ms: u128,
+    /// Billed milliseconds on provisioned environments.
     pub billed_provisioned_ms: u128,
     /// Length of the summary window, seconds (provisioned concurrency is billed while configured).
     pub window_s: f64,
 }
 
+/// The cost of function `f`'s usage `u` at prices `p`.
 pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
     price(
         f.architecture,

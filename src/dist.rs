@@ -13,46 +13,70 @@ use std::sync::Arc;
 /// z-score of the 99th percentile of a standard normal distribution.
 const Z99: f64 = 2.326_347_874_040_841;
 
+/// A duration distribution as written in a scenario (`{ dist = ... }`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum DistSpec {
+    /// Always the same duration.
     Fixed {
+        /// The duration.
         value: Micros,
     },
+    /// Exponential.
     Exponential {
+        /// Mean, > 0.
         mean: Micros,
     },
+    /// Uniform between `min` and `max`.
     Uniform {
+        /// Lowest value.
         min: Micros,
+        /// Highest value, >= `min`.
         max: Micros,
     },
     /// Either `{median, p99}` or `{mean, stddev}`.
     Lognormal {
+        /// Median (with `p99`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         median: Option<Micros>,
+        /// 99th percentile, >= `median`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         p99: Option<Micros>,
+        /// Mean (with `stddev`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mean: Option<Micros>,
+        /// Standard deviation (with `mean`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stddev: Option<Micros>,
     },
     /// Truncated at zero (negative draws are drawn again).
     Normal {
+        /// Mean, > 0.
         mean: Micros,
+        /// Standard deviation.
         stddev: Micros,
     },
+    /// Gamma.
     Gamma {
+        /// Shape parameter k, > 0.
         shape: f64,
+        /// Scale, > 0.
         scale: Micros,
     },
     /// One duration per line of the file (same syntax as scenario durations), drawn uniformly.
     Empirical {
+        /// File path, relative to the scenario file.
         path: String,
     },
 }
 
+/// Schema stand-in for the fields serde reads with [`dist_or_fixed`]: a distribution table or a
+/// bare duration (`#[schemars(with = "DistOrDuration")]`; its schema is written in
+/// `crate::schema`).
+pub struct DistOrDuration;
+
 impl DistSpec {
+    /// A distribution that always gives `value`.
     pub fn fixed(value: Micros) -> DistSpec {
         DistSpec::Fixed { value }
     }
@@ -199,13 +223,19 @@ fn micros(s: f64) -> Micros {
 /// A ready-to-draw distribution of durations.
 #[derive(Clone, Debug)]
 pub enum Sampler {
+    /// Always this many µs.
     Fixed(u64),
-    /// With the mean in seconds (as for the next two).
+    /// Exponential, µs, with its mean in seconds.
     Exp(Exp<f64>, f64),
+    /// Uniform between the two bounds, µs.
     Uniform(u64, u64),
+    /// Log-normal, µs, with its mean in seconds.
     LogNormal(LogNormal<f64>, f64),
+    /// Normal truncated at zero, µs.
     Normal(Normal<f64>),
+    /// Gamma, µs, with its mean in seconds.
     Gamma(Gamma<f64>, f64),
+    /// Drawn uniformly from these µs values.
     Empirical(Arc<[u64]>),
 }
 
@@ -223,6 +253,7 @@ impl Sampler {
         }
     }
 
+    /// Draws one duration.
     #[inline]
     pub fn sample(&self, rng: &mut Rng) -> Micros {
         match self {

@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyPath(pub Vec<Seg>);
 
+/// One segment of a key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seg {
+    /// A table key.
     Key(String),
+    /// An array index.
     Index(usize),
 }
 
@@ -39,9 +42,11 @@ impl KeyPath {
         }
         KeyPath(segs)
     }
+    /// The path `functions[i].key`.
     pub fn function(i: usize, key: &str) -> KeyPath {
         KeyPath::parse(&format!("functions[{i}].{key}"))
     }
+    /// The path `traffic[i].key`.
     pub fn traffic(i: usize, key: &str) -> KeyPath {
         KeyPath::parse(&format!("traffic[{i}].{key}"))
     }
@@ -60,13 +65,18 @@ impl fmt::Display for KeyPath {
     }
 }
 
+/// Errors of lambdasim: bad input (exit code 2) or a failure while running.
 #[derive(Debug)]
 pub enum Error {
     /// Bad input (exit code 2): a file, the key path inside it, line and column, the problem.
     Input {
+        /// The file the error is in.
         file: PathBuf,
+        /// The key path of the offending value, when known.
         key: Option<KeyPath>,
+        /// Line and column, when known.
         pos: Option<(usize, usize)>,
+        /// What is wrong.
         msg: String,
     },
     /// Anything else that went wrong at run time (exit code 1), e.g. an unwritable output folder.
@@ -74,6 +84,7 @@ pub enum Error {
 }
 
 impl Error {
+    /// Bad input at key path `key` of `file`.
     pub fn input(file: &Path, key: KeyPath, msg: impl Into<String>) -> Error {
         Error::Input {
             file: file.to_path_buf(),
@@ -82,6 +93,7 @@ impl Error {
             msg: msg.into(),
         }
     }
+    /// Bad input at position `pos` of `file`.
     pub fn input_at(file: &Path, pos: Option<(usize, usize)>, msg: impl Into<String>) -> Error {
         Error::Input {
             file: file.to_path_buf(),
@@ -90,6 +102,7 @@ impl Error {
             msg: msg.into(),
         }
     }
+    /// A failure while running (not the input's fault).
     pub fn runtime(msg: impl Into<String>) -> Error {
         Error::Runtime(msg.into())
     }

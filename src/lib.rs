@@ -38,6 +38,7 @@
 //! # Ok::<(), lambdasim::Error>(())
 //! ```
 
+#![warn(missing_docs)]
 pub mod app;
 pub mod compare;
 pub mod cost;

@@ -10,28 +10,38 @@
 use crate::rng::Rng;
 use crate::time::Micros;
 use rand::RngExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How requests are placed in time for a given rate (`arrivals` of a `[[traffic]]` entry).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum Arrivals {
+    /// A Poisson process (the default).
     #[default]
     Poisson,
     /// Evenly spaced.
     Uniform,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// From `at` on, `rps` requests per second (one step of `kind = "steps"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Step {
+    /// When the step starts.
     pub at: Micros,
+    /// Requests per second.
+    #[schemars(range(min = 0, max = MAX_RPS))]
     pub rps: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// File format of a trace (`load.format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum TraceFormat {
     /// Decide from the header: Azure Functions trace, counts, or timestamps.
     #[default]
@@ -44,37 +54,69 @@ pub enum TraceFormat {
     Azure,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A load shape (`load = { kind = ... }`): requests per second over time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+#[schemars(rename = "load")]
 pub enum LoadSpec {
+    /// A constant rate.
     Constant {
+        /// Requests per second.
+        #[schemars(range(min = 0, max = MAX_RPS))]
         rps: f64,
     },
+    /// Piecewise-constant rate.
     Steps {
+        /// The steps, in time order.
         steps: Vec<Step>,
     },
+    /// Linear ramp from `from` to `to` over `over`, starting at `start`.
     Ramp {
+        /// Rate at the start.
+        #[schemars(range(min = 0, max = MAX_RPS))]
         from: f64,
+        /// Rate at the end.
+        #[schemars(range(min = 0, max = MAX_RPS))]
         to: f64,
+        /// Ramp length.
         over: Micros,
+        /// When the ramp starts (default 0s).
         #[serde(default)]
         start: Micros,
     },
+    /// `base` rate with `peak` for `length` from `at`.
     Spike {
+        /// Base rate.
+        #[schemars(range(min = 0, max = MAX_RPS))]
         base: f64,
+        /// Rate during the spike.
+        #[schemars(range(min = 0, max = MAX_RPS))]
         peak: f64,
+        /// Spike start.
         at: Micros,
+        /// Spike length.
         length: Micros,
     },
+    /// Sinusoid: mean + amplitude x sin(2 pi (t + phase) / period).
     Diurnal {
+        /// Mean rate.
+        #[schemars(range(min = 0, max = MAX_RPS))]
         mean: f64,
+        /// Half the peak-to-trough swing, requests per second.
+        #[schemars(range(min = 0))]
         amplitude: f64,
+        /// Period.
         period: Micros,
+        /// Phase shift (default 0s).
         #[serde(default)]
         phase: Micros,
     },
+    /// Replay a trace file: per-second or per-minute counts, timestamps, or the Azure
+    /// Functions public trace.
     Trace {
+        /// Relative to the scenario file.
         path: String,
+        /// File format (default auto: decided from the header).
         #[serde(default)]
         format: TraceFormat,
         /// Counts files without a time column: the length of one row (default 1 s; Azure: 1 m).
@@ -85,6 +127,7 @@ pub enum LoadSpec {
         select: Option<String>,
         /// Multiplies every count (what-if: "twice today's traffic").
         #[serde(default = "one")]
+        #[schemars(range(min = 0))]
         scale: f64,
     },
 }
@@ -212,23 +255,36 @@ pub enum TraceData {
 pub enum Profile {
     /// Piecewise constant: (start_s, rps) sorted by start; rate before the first start is 0.
     Pieces(Vec<(f64, f64)>),
+    /// Linear ramp.
     Ramp {
+        /// Rate at the start, per second.
         from: f64,
+        /// Rate at the end, per second.
         to: f64,
+        /// When the ramp starts, s.
         start: f64,
+        /// Ramp length, s.
         over: f64,
     },
+    /// Sinusoid.
     Diurnal {
+        /// Mean rate, per second.
         mean: f64,
+        /// Half the peak-to-trough swing, per second.
         amplitude: f64,
+        /// Period, s.
         period: f64,
+        /// Phase shift, s.
         phase: f64,
     },
+    /// Trace counts: (start s, end s, count) per interval.
     Counts(Arc<[(f64, f64, u64)]>),
+    /// Trace timestamps, µs.
     Timestamps(Arc<[u64]>),
 }
 
 impl Profile {
+    /// The profile of `spec`, with the trace file's data when it is a trace.
     pub fn new(spec: &LoadSpec, trace: Option<TraceData>) -> Profile {
         match spec {
             LoadSpec::Constant { rps } => Profile::Pieces(vec![(0.0, *rps)]),
@@ -427,6 +483,7 @@ pub struct ArrivalGen {
 }
 
 impl ArrivalGen {
+    /// Arrivals of `profile` up to `end`.
     pub fn new(profile: Profile, arrivals: Arrivals, end: Micros) -> ArrivalGen {
         ArrivalGen {
             profile,

@@ -14,44 +14,72 @@ use crate::trace;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A function with every default resolved and its distributions ready to draw.
 #[derive(Clone, Debug)]
 pub struct FunctionModel {
+    /// The function's name.
     pub name: String,
+    /// Memory, MB.
     pub memory_mb: u32,
+    /// Instruction set (selects the prices).
     pub architecture: Architecture,
+    /// Invocation timeout.
     pub timeout: Micros,
+    /// Handler duration.
     pub duration: Sampler,
+    /// INIT (cold start) duration.
     pub init: Sampler,
+    /// Idle time after which an environment is reclaimed.
     pub idle_timeout: Sampler,
+    /// Age after which an idle environment is retired.
     pub max_lifetime: Micros,
+    /// Reserved concurrency, when set.
     pub reserved: Option<u32>,
+    /// Provisioned environments.
     pub provisioned: u32,
+    /// Probability that an invocation ends in a function error.
     pub error_rate: f64,
 }
 
+/// A traffic source with its rate profile and invocation settings resolved.
 #[derive(Clone, Debug)]
 pub struct SourceModel {
     /// Stable name used to derive the source's random stream ("<function>#<n>").
     pub name: String,
+    /// Index of the function it invokes.
     pub function: usize,
+    /// How it invokes the function.
     pub invocation: Invocation,
+    /// How requests are placed in time.
     pub arrivals: Arrivals,
+    /// The rate over time.
     pub profile: Profile,
+    /// Client retry policy (sync traffic).
     pub retry: RetrySpec,
     /// The invocation model's settings (defaults where the model is another one).
     pub async_: AsyncSpec,
+    /// SQS mapping settings (SQS traffic).
     pub sqs: SqsSpec,
+    /// Stream settings (stream traffic).
     pub stream: StreamSpec,
 }
 
+/// The account's limits and scaling budget, resolved.
 #[derive(Clone, Debug)]
 pub struct AccountModel {
+    /// Account concurrency limit.
     pub concurrency_limit: u32,
+    /// Scaling model.
     pub scaling: Scaling,
+    /// Capacity of the scaling budget's token bucket.
     pub bucket_capacity: u32,
+    /// Environments added per `scale_interval`.
     pub scale_step: u32,
+    /// Refill interval of the scaling budget.
     pub scale_interval: Micros,
+    /// How the scaling budget refills.
     pub scale_refill: Refill,
+    /// Requests-per-second limit as a multiple of the concurrency limit (0 = off).
     pub rps_limit_factor: u32,
     /// Account limit minus every reservation.
     pub unreserved_pool: u32,
@@ -65,16 +93,26 @@ impl AccountModel {
     }
 }
 
+/// A scenario resolved into index-based tables: what the engine runs.
 #[derive(Clone, Debug)]
 pub struct Model {
+    /// The scenario's name.
     pub name: String,
+    /// Seed of the random streams.
     pub seed: u64,
+    /// Simulated time.
     pub duration: Micros,
+    /// Time-series resolution.
     pub bucket: Micros,
+    /// Excluded from summary statistics.
     pub warmup: Micros,
+    /// Account limits and scaling.
     pub account: AccountModel,
+    /// Functions, in scenario order.
     pub functions: Vec<FunctionModel>,
+    /// Traffic sources, in scenario order.
     pub sources: Vec<SourceModel>,
+    /// Prices.
     pub pricing: Pricing,
 }
 
@@ -205,6 +243,7 @@ impl Model {
         })
     }
 
+    /// The same model with another seed.
     pub fn with_seed(mut self, seed: u64) -> Model {
         self.seed = seed;
         self
@@ -220,6 +259,7 @@ impl Model {
     }
 }
 
+/// `p` resolved relative to the folder `base` (absolute paths unchanged).
 pub fn resolve_path(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {

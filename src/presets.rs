@@ -7,12 +7,17 @@ use crate::time::Micros;
 /// A runtime's default INIT (cold start) duration.
 /// Source: docs/platform.md "Execution environments" (typical cold-start durations by runtime).
 pub struct RuntimePreset {
+    /// Runtime identifier, as in `functions.runtime` (e.g. python3.12).
     pub name: &'static str,
+    /// Language family (e.g. python).
     pub family: &'static str,
+    /// Shortest typical INIT duration, ms.
     pub init_min_ms: u64,
+    /// Longest typical INIT duration, ms.
     pub init_max_ms: u64,
 }
 
+/// The runtime presets `functions.runtime` may name.
 pub const RUNTIMES: &[RuntimePreset] = &[
     RuntimePreset {
         name: "python3.9",
@@ -106,11 +111,13 @@ pub const RUNTIMES: &[RuntimePreset] = &[
     },
 ];
 
+/// The preset named `name`, if any.
 pub fn runtime(name: &str) -> Option<&'static RuntimePreset> {
     RUNTIMES.iter().find(|r| r.name == name)
 }
 
 impl RuntimePreset {
+    /// Default INIT distribution of the runtime: uniform between its typical bounds.
     pub fn init_dist(&self) -> DistSpec {
         DistSpec::Uniform {
             min: Micros::from_millis(self.init_min_ms),
@@ -131,6 +138,7 @@ pub const BURST_QUOTAS: &[(&str, u32)] = &[
 /// Burst quota of every region not listed in [`BURST_QUOTAS`].
 pub const BURST_QUOTA_OTHER: u32 = 500;
 
+/// Legacy account burst quota of `region` (default for unknown regions).
 pub fn burst_quota(region: &str) -> u32 {
     BURST_QUOTAS
         .iter()
@@ -141,20 +149,31 @@ pub fn burst_quota(region: &str) -> u32 {
 
 /// Scaling defaults. Source: docs/platform.md "Scaling quotas".
 pub const PER_FUNCTION_CAPACITY: u32 = 1000;
+/// Environments a function adds per interval (per-function scaling).
 pub const PER_FUNCTION_STEP: u32 = 1000;
+/// Refill interval of per-function scaling.
 pub const PER_FUNCTION_INTERVAL: Micros = Micros::from_secs(10);
+/// Environments added per interval after the burst (legacy burst scaling).
 pub const BURST_STEP: u32 = 500;
+/// Refill interval of legacy burst scaling.
 pub const BURST_INTERVAL: Micros = Micros::from_secs(60);
 /// Requests per second allowed per unit of account concurrency. Source: docs/platform.md "Concurrency limits".
 pub const RPS_LIMIT_FACTOR: u32 = 10;
 
 /// us-east-1 list prices. Source: docs/platform.md "Prices".
 pub mod prices {
+    /// USD per million requests.
     pub const REQUEST_PER_MILLION: f64 = 0.20;
+    /// USD per GB-second of on-demand duration, x86_64.
     pub const GB_SECOND_X86: f64 = 0.0000166667;
+    /// USD per GB-second of on-demand duration, arm64.
     pub const GB_SECOND_ARM: f64 = 0.0000133334;
+    /// USD per GB-second of provisioned concurrency configured, x86_64.
     pub const PROVISIONED_GB_SECOND_X86: f64 = 0.0000041667;
+    /// USD per GB-second of provisioned concurrency configured, arm64.
     pub const PROVISIONED_GB_SECOND_ARM: f64 = 0.0000033334;
+    /// USD per GB-second of duration on provisioned environments, x86_64.
     pub const PROVISIONED_DURATION_GB_SECOND_X86: f64 = 0.0000097222;
+    /// USD per GB-second of duration on provisioned environments, arm64.
     pub const PROVISIONED_DURATION_GB_SECOND_ARM: f64 = 0.0000077778;
 }

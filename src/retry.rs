@@ -17,29 +17,40 @@
 use crate::rng::Rng;
 use crate::time::Micros;
 use rand::RngExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// An AWS SDK retry mode (`retry.mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum RetryMode {
+    /// The client does not retry (the default).
     #[default]
     None,
+    /// Legacy mode: 5 attempts, exponential backoff with jitter.
     Legacy,
+    /// Standard mode: 3 attempts, a retry quota of 500 tokens.
     Standard,
+    /// Adaptive mode: standard plus a client-side rate limiter.
     Adaptive,
 }
 
 /// Client retry policy of sync traffic (AWS SDK retry modes).
 /// Missing keys are filled by [`defaults`] for the mode when the scenario is resolved.
-#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct RetrySpec {
+    /// none (default), legacy, standard or adaptive.
     pub mode: RetryMode,
+    /// Attempts in all, the first included (default by mode: legacy 5, standard and adaptive 3).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
+    /// Backoff base (default 1s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Micros>,
+    /// Backoff cap (default 20s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap: Option<Micros>,
     /// Independent SDK clients the requests are spread over, uniformly at random (default 1):
@@ -50,6 +61,7 @@ pub struct RetrySpec {
 
 // The retry quota of the AWS SDKs' standard mode (botocore `RetryQuotaChecker`; "Retry
 // behavior", https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+/// Retry quota of the standard and adaptive modes, tokens.
 pub const QUOTA_CAPACITY: u32 = 500;
 /// Tokens a retry takes.
 pub const QUOTA_RETRY_COST: u32 = 5;
@@ -89,14 +101,19 @@ pub fn defaults(mode: RetryMode) -> (u32, Micros, Micros) {
 /// A resolved policy with its per-client state (the retry quota).
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
+    /// The SDK retry mode.
     pub mode: RetryMode,
+    /// Attempts in all, the first included.
     pub max_attempts: u32,
+    /// Backoff base, µs.
     pub base: u64,
+    /// Backoff cap, µs.
     pub cap: u64,
     quota: u32,
 }
 
 impl RetryPolicy {
+    /// A policy for `spec`, its missing keys filled from the mode's defaults, with a full quota.
     pub fn new(spec: &RetrySpec) -> RetryPolicy {
         let (m, b, c) = defaults(spec.mode);
         RetryPolicy {
@@ -204,8 +221,11 @@ impl Default for AdaptiveLimiter {
     }
 }
 
+/// Adaptive mode: multiplicative decrease of the send rate on a throttle (CUBIC beta).
 pub const ADAPTIVE_BETA: f64 = 0.7;
+/// Adaptive mode: CUBIC scaling constant of the rate's recovery.
 pub const ADAPTIVE_SCALE: f64 = 0.4;
+/// Adaptive mode: lowest send rate, requests per second.
 pub const ADAPTIVE_MIN_RATE: f64 = 0.5;
 const SMOOTHING: f64 = 0.8;
 /// The measured rate is counted in half-second buckets.

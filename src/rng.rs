@@ -5,6 +5,7 @@
 //! function or a traffic entry never reshuffles the draws of the others. The generator is
 //! Xoshiro256++, documented by rand as portable and reproducible across versions and platforms.
 
+/// The random generator of every stream of a run.
 pub type Rng = rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 

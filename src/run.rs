@@ -14,13 +14,17 @@ use std::path::Path;
 
 /// Everything a run produced besides the time series (which went to the recorder).
 pub struct RunOutput {
+    /// The summary (summary.json).
     pub summary: Summary,
     /// Per function (scenario order): end-to-end latency of cold and of warm invocations, µs.
     pub latency_cold: Vec<Histogram>,
+    /// Latency of warm invocations per function, µs.
     pub latency_warm: Vec<Histogram>,
     /// Per function: billed ms that INIT of on-demand cold starts adds (whether billed or not).
     pub init_ms: Vec<u128>,
+    /// Most execution environments alive at once.
     pub max_live_environments: usize,
+    /// Events the engine processed.
     pub events: u64,
 }
 

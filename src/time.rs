@@ -11,14 +11,20 @@ use std::fmt;
 pub struct Micros(pub u64);
 
 impl Micros {
+    /// Zero.
     pub const ZERO: Micros = Micros(0);
+    /// The largest representable time.
     pub const MAX: Micros = Micros(u64::MAX);
+    /// One second.
     pub const SECOND: Micros = Micros(1_000_000);
+    /// One minute.
     pub const MINUTE: Micros = Micros(60_000_000);
 
+    /// `s` seconds.
     pub const fn from_secs(s: u64) -> Micros {
         Micros(s * 1_000_000)
     }
+    /// `ms` milliseconds.
     pub const fn from_millis(ms: u64) -> Micros {
         Micros(ms * 1_000)
     }
@@ -32,15 +38,19 @@ impl Micros {
             Micros((s * 1e6).round() as u64)
         }
     }
+    /// In seconds.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e6
     }
+    /// In milliseconds.
     pub fn as_millis_f64(self) -> f64 {
         self.0 as f64 / 1e3
     }
+    /// Sum, at most [`Micros::MAX`].
     pub fn saturating_add(self, other: Micros) -> Micros {
         Micros(self.0.saturating_add(other.0))
     }
+    /// Difference, at least zero.
     pub fn saturating_sub(self, other: Micros) -> Micros {
         Micros(self.0.saturating_sub(other.0))
     }

@@ -11,6 +11,7 @@ use crate::time::{parse_duration, Micros};
 /// Most requests a trace may expand to (a larger one is almost surely a unit mistake).
 pub const MAX_TRACE_REQUESTS: f64 = 5e9;
 
+/// Parses a trace file's text in `format` into counts or timestamps; `Err` names the line.
 pub fn parse(
     text: &str,
     format: TraceFormat,

@@ -4,7 +4,7 @@
 //! Two kinds of answers, chosen for honesty:
 //! - **Price swaps** (x86_64 <-> arm64) reuse the run's own billed seconds: the model's
 //!   durations do not depend on the architecture, so the same run priced with the other
-//!   architecture's rates (AWS-FACTS.md "Prices") is exact *for the model* (in reality arm64
+//!   architecture's rates (docs/platform.md "Prices") is exact *for the model* (in reality arm64
 //!   durations differ by workload; rerun with measured durations to include that).
 //! - **Behaviour changes** need a re-simulation: provisioned concurrency changes cold starts,
 //!   spillover and latency, not only the bill. Each variant reruns the model with the same seed
@@ -14,7 +14,7 @@
 //!   milliseconds INIT adds to on-demand cold starts (billed or not), so its price is exact
 //!   without a rerun.
 //!
-//! The rule of thumb the variants illustrate (AWS-FACTS.md "Prices"): a provisioned environment
+//! The rule of thumb the variants illustrate (docs/platform.md "Prices"): a provisioned environment
 //! costs `configured` per GB-s whether busy or not, and saves `on-demand - provisioned duration`
 //! per busy GB-s, so it pays off above a utilization of
 //! 0.0000041667 / (0.0000166667 - 0.0000097222) = 60 % (x86_64; arm64 the same to 0.1 %).
@@ -31,19 +31,27 @@ use serde::Serialize;
 /// One provisioned-concurrency variant of a function, everything else unchanged.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Variant {
+    /// Provisioned concurrency of the variant.
     pub provisioned_concurrency: u32,
     /// False for this run itself, true for a re-simulation with the same seed.
     pub simulated: bool,
+    /// Total cost of the function, USD.
     pub cost_usd: f64,
+    /// Cold starts.
     pub cold_starts: u64,
+    /// 99th percentile end-to-end latency, ms.
     pub latency_p99_ms: f64,
+    /// Invocations that spilled over to on-demand environments.
     pub spillover_invocations: u64,
+    /// Mean share of provisioned environments busy.
     pub utilization_mean: f64,
     /// Requests that succeeded, and that failed (errors, timeouts, throttled to the end).
     pub succeeded: u64,
+    /// Requests that failed.
     pub failed: u64,
     /// Throttled attempts by reason, and their share of all attempts.
     pub throttles: Throttles,
+    /// Throttled attempts over all attempts.
     pub throttle_ratio: f64,
     /// `cost_usd` per million succeeded requests (null when none succeeded).
     pub cost_per_million_succeeded_usd: Option<f64>,
@@ -91,10 +99,12 @@ pub struct WhatIf {
     pub architecture: &'static str,
     /// This run's total priced on x86_64 and on arm64 (same billed seconds).
     pub x86_64: f64,
+    /// This run's total priced on arm64.
     pub arm64: f64,
     /// The part of this run's compute cost that is INIT of on-demand cold starts (0 when
     /// `pricing.bill_init = false`); `init_if_billed` is what it is or would be when billed.
     pub init_billed: f64,
+    /// This run's INIT cost if INIT were billed.
     pub init_if_billed: f64,
     /// Break-even utilization of provisioned concurrency at this architecture's prices.
     pub provisioned_break_even_utilization: f64,
@@ -102,6 +112,7 @@ pub struct WhatIf {
     pub provisioned: Vec<Variant>,
 }
 
+/// The architecture's name as written in scenarios.
 pub fn arch_name(a: Architecture) -> &'static str {
     match a {
         Architecture::X86_64 => "x86_64",

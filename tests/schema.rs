@@ -26,6 +26,7 @@ const KNOWN: &[&str] = &[
     "title",
     "description",
     "examples",
+    "default",
     "$defs",
     "$ref",
     "type",

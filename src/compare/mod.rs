@@ -29,40 +29,59 @@ use std::path::{Path, PathBuf};
 /// Options of `lambdasim compare`.
 #[derive(Clone, Debug, Default)]
 pub struct CompareOptions {
+    /// The scenario file to simulate.
     pub scenario: PathBuf,
+    /// The observed metrics file (CloudWatch export).
     pub observed: PathBuf,
+    /// Output folder.
     pub out: PathBuf,
+    /// `--set key=value` overrides, applied in order.
     pub overrides: Vec<Override>,
+    /// Seed overriding the scenario's `seed`.
     pub seed: Option<u64>,
+    /// Draw the comparison charts.
     pub charts: bool,
 }
 
 /// One compared series: the observed and simulated values per period.
 #[derive(Clone, Debug)]
 pub struct Pair {
+    /// The function the series belongs to.
     pub function: String,
     /// `ConcurrentExecutions`, `Throttles`, `Duration.p99`, ...
     pub metric: String,
     /// (seconds after time 0, observed, simulated).
     pub points: Vec<(f64, f64, f64)>,
+    /// Unit of the values (for labels).
     pub unit: &'static str,
 }
 
 /// One row of `compare.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorRow {
+    /// The function compared.
     pub function: String,
+    /// The metric compared.
     pub metric: String,
+    /// Mean absolute percentage error; `None` when every observed value is zero.
     pub mape: Option<f64>,
+    /// Largest absolute difference between observed and simulated.
     pub max_abs_diff: f64,
+    /// When the largest difference occurred, seconds from the start.
     pub at_s: f64,
 }
 
+/// What `compare` wrote and the errors it measured.
 pub struct CompareReport {
+    /// The folder the files were written to.
     pub out_dir: PathBuf,
+    /// Start of the observed window, Unix ms.
     pub start_ms: i64,
+    /// Length of one period, seconds.
     pub period_s: i64,
+    /// One error row per function and metric.
     pub rows: Vec<ErrorRow>,
+    /// The compared series, for charts.
     pub pairs: Vec<Pair>,
 }
 

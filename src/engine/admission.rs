@@ -2,7 +2,7 @@
 //! warm start, a cold start and a throttle with its reason ([`Sim::admit`]); the scaling
 //! budget's token buckets; the throttle reasons and their per-reason counts.
 //!
-//! Source: AWS-FACTS.md "Scaling quotas" / "Concurrency limits".
+//! Source: docs/platform.md "Scaling quotas" and "Concurrency limits".
 
 use super::{Caller, Placement, Sim};
 use crate::stats::Recorder;
@@ -53,7 +53,7 @@ impl<R: Recorder> Sim<'_, R> {
     #[inline]
     fn admit(&mut self, f: usize) -> Result<Placement, ThrottleReason> {
         let now = self.now;
-        // 1. Requests-per-second limit of the account (AWS-FACTS.md "Concurrency limits").
+        // 1. Requests-per-second limit of the account (docs/platform.md "Concurrency limits").
         if self.rate_limit > 0 {
             let sec = now / 1_000_000;
             if sec != self.rate_second {

@@ -1,5 +1,5 @@
 //! Async invocations: the caller gets 202 at once and the event waits in the function's
-//! internal queue (AWS-FACTS.md "Invocation models and retries", Async).
+//! internal queue (docs/platform.md "Invocation models and retries", Async).
 //!
 //! - A throttled attempt is retried after 1 s, 2 s, 4 s, ... doubling up to 5 minutes, for as
 //!   long as the event is younger than `maximum_event_age` (no jitter: the documented times).
@@ -28,13 +28,18 @@ pub const ERROR_RETRY_STEP: Micros = Micros::from_secs(60);
 /// An async event on its way: where it came from, when, and the retries it has used.
 #[derive(Clone, Copy, Debug)]
 pub struct AsyncEvent {
+    /// Index of the traffic source that sent the event.
     pub source: u32,
+    /// When the event first arrived, µs.
     pub arrival: u64,
+    /// Retries of function errors and timeouts used so far.
     pub error_retries: u8,
+    /// Throttles met so far.
     pub throttles: u8,
 }
 
 impl AsyncEvent {
+    /// A new event of `source` arriving at `arrival`, no retries used.
     pub fn new(source: u32, arrival: u64) -> AsyncEvent {
         AsyncEvent {
             source,

@@ -177,7 +177,7 @@ impl<R: Recorder> Sim<'_, R> {
             .on_env(now, id, call.func, EnvEvent::BusyEnd, call.provisioned);
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
-        // Billing: per ms, INIT of on-demand cold starts included (AWS-FACTS.md "Prices").
+        // Billing: per ms, INIT of on-demand cold starts included (docs/platform.md "Prices").
         let ondemand_cold = call.cold && !call.provisioned;
         let billed_us = if ondemand_cold && self.m.pricing.bill_init {
             call.init + call.run
@@ -217,13 +217,13 @@ impl<R: Recorder> Sim<'_, R> {
         }
         if call.provisioned {
             // Provisioned environments are never reclaimed; after a timeout one is
-            // re-initialized in the background (AWS-FACTS.md "Concurrency limits").
+            // re-initialized in the background (docs/platform.md "Concurrency limits").
             fs.prov_idle.push(id);
         } else {
             if unreserved {
                 self.unreserved_used -= 1;
             }
-            // After a timeout the environment is discarded (AWS-FACTS.md "Execution
+            // After a timeout the environment is discarded (docs/platform.md "Execution
             // environments").
             let retire_at = call.retire_at;
             if call.outcome == Outcome::Timeout || now >= retire_at {

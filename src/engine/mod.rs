@@ -60,8 +60,11 @@ mod purpose {
 /// How an invocation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The handler returned successfully.
     Success,
+    /// The handler returned a function error.
     Error,
+    /// The invocation hit its timeout.
     Timeout,
 }
 
@@ -71,16 +74,25 @@ pub enum Caller {
     /// A sync request: its traffic source, when it first arrived (for end-to-end latency) and
     /// which attempt this is (1 = first try).
     Sync {
+        /// Index of the traffic source.
         source: u32,
+        /// Which client of the traffic entry's fleet sent it.
         client: u32,
+        /// When the request first arrived, µs.
         arrival: u64,
+        /// Attempt number, 1 = first try.
         attempt: u32,
     },
     /// An async event from the function's internal queue.
     Async(AsyncEvent),
     /// A batch of an SQS queue or a stream (slot in the batch slab); `arrival` is its first
     /// message's.
-    Batch { batch: u32, arrival: u64 },
+    Batch {
+        /// Slot of the batch in the batch slab.
+        batch: u32,
+        /// When the batch's first message arrived, µs.
+        arrival: u64,
+    },
 }
 
 impl Caller {
@@ -182,6 +194,7 @@ enum Timer {
 /// One message or record of an SQS queue or a stream.
 #[derive(Clone, Copy, Debug)]
 pub struct Msg {
+    /// When the message or record arrived, µs.
     pub arrival: u64,
     /// Times received from the queue (SQS).
     pub receives: u32,
@@ -207,30 +220,47 @@ struct Batch {
 
 /// What a run produced: totals and distributions for the summary; rows went to the recorder.
 pub struct RunResult {
+    /// Per function (scenario order).
     pub functions: Vec<FunctionResult>,
+    /// Peak account concurrency over the summary window.
     pub account_peak: u32,
+    /// Time-weighted mean account concurrency over the summary window.
     pub account_mean: f64,
     /// Most environments alive at once (memory bound check).
     pub max_live_environments: usize,
+    /// Events the loop processed.
     pub events: u64,
 }
 
+/// What a run produced for one function.
 pub struct FunctionResult {
+    /// Event counts over the summary window.
     pub totals: Counters,
+    /// Invocations still running at the end of the run.
     pub in_flight: u64,
+    /// End-to-end latency of requests, µs.
     pub latency: Histogram,
+    /// Latency of invocations with a cold start, µs.
     pub latency_cold: Histogram,
+    /// Latency of invocations without a cold start, µs.
     pub latency_warm: Histogram,
+    /// Handler durations, µs.
     pub duration: Histogram,
+    /// Peak concurrency of the function.
     pub concurrency_peak: u32,
+    /// Time-weighted mean concurrency of the function.
     pub concurrency_mean: f64,
+    /// Time-weighted mean of busy provisioned environments.
     pub provisioned_busy_mean: f64,
+    /// Billed milliseconds on on-demand environments.
     pub billed_ondemand_ms: u128,
+    /// Billed milliseconds on provisioned environments.
     pub billed_provisioned_ms: u128,
     /// Billed ms that INIT of on-demand cold starts adds, billed or not (for what-ifs).
     pub init_ms: u128,
 }
 
+/// The simulation of one model: its state and event loop, writing rows to a recorder.
 pub struct Sim<'m, R: Recorder> {
     m: &'m Model,
     rec: &'m mut R,
@@ -269,6 +299,7 @@ pub struct Sim<'m, R: Recorder> {
 }
 
 impl<'m, R: Recorder> Sim<'m, R> {
+    /// A simulation of `m` at time zero, writing to `rec`.
     pub fn new(m: &'m Model, rec: &'m mut R) -> Sim<'m, R> {
         let seed = m.seed;
         let a = &m.account;
@@ -354,7 +385,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             account_bucket: (a.scaling == Scaling::Burst).then(new_bucket),
             rate_second: 0,
             rate_count: 0,
-            rate_limit: a.rps_limit_factor as u64 * a.concurrency_limit as u64,
+            rate_limit: a.rps_limit(),
             next_compact: 0,
             rows: Vec::with_capacity(m.functions.len() + 1),
             gauges: Vec::with_capacity(m.functions.len()),

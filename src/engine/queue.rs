@@ -34,8 +34,11 @@ pub const MAX_ORDER: u32 = (1 << ORDER_BITS) - 1;
 /// A popped event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// When the event fires, µs.
     pub time: u64,
+    /// What kind of event it is (same-instant order).
     pub class: Class,
+    /// The object the event concerns (e.g. the invocation of a completion).
     pub payload: u32,
 }
 
@@ -133,6 +136,7 @@ pub struct EventQueue {
 }
 
 impl EventQueue {
+    /// An empty queue with room for `n` events.
     pub fn with_capacity(n: usize) -> EventQueue {
         EventQueue {
             heap: DHeap {
@@ -159,6 +163,7 @@ impl EventQueue {
         self.heap.peek().map_or(u64::MAX, |k| (k >> 64) as u64)
     }
 
+    /// Takes the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
         self.heap.pop().map(|k| Event {
@@ -181,10 +186,12 @@ impl EventQueue {
             .map(|k| k as u32)
     }
 
+    /// Number of pending events.
     pub fn len(&self) -> usize {
         self.heap.v.len()
     }
 
+    /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
         self.heap.v.is_empty()
     }
@@ -198,6 +205,7 @@ pub struct ArrivalQueue {
 }
 
 impl ArrivalQueue {
+    /// Schedules `source`'s next arrival at `time`.
     #[inline]
     pub fn push(&mut self, time: u64, source: u32) {
         self.heap.push(((time as u128) << 64) | source as u128);

@@ -1,4 +1,4 @@
-//! The SQS event source mapping (AWS-FACTS.md "SQS event source").
+//! The SQS event source mapping (docs/platform.md "SQS event source").
 //!
 //! - Messages arrive in the queue; pollers receive batches of up to `batch_size`, at once when
 //!   that many are visible, else when the `maximum_batching_window` (counted from the moment a

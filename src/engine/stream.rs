@@ -1,4 +1,4 @@
-//! Kinesis / DynamoDB stream event sources (AWS-FACTS.md "Kinesis / DynamoDB streams").
+//! Kinesis / DynamoDB stream event sources (docs/platform.md "Kinesis / DynamoDB streams").
 //!
 //! - Records land on one of `shards x parallelization_factor` lanes, chosen at random (a
 //!   partition key hash); a lane is processed strictly in order, one batch at a time, so the

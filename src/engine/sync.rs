@@ -1,6 +1,6 @@
 //! Sync invocations: the client sends, Lambda runs the function or throttles (429) at once,
 //! and the client's SDK retry policy decides what happens after a throttle
-//! (AWS-FACTS.md "Invocation models and retries", Sync). Lambda itself never retries.
+//! (docs/platform.md "Invocation models and retries", Sync). Lambda itself never retries.
 //!
 //! An `adaptive` client sends only with a token from its rate limiter
 //! ([`crate::retry::AdaptiveLimiter`]); sends without one wait in the client, first come first

@@ -36,12 +36,15 @@ const MAX_LINE: usize = 1 << 20;
 /// A fixed-size uniform sample of a stream (Vitter's algorithm R), seeded.
 #[derive(Debug)]
 pub struct Reservoir {
+    /// The sample kept.
     pub items: Vec<u64>,
+    /// Values seen so far.
     pub seen: u64,
     rng: Rng,
 }
 
 impl Reservoir {
+    /// An empty reservoir, seeded from `purpose`.
     pub fn new(purpose: u64) -> Reservoir {
         Reservoir {
             items: Vec::new(),
@@ -49,6 +52,7 @@ impl Reservoir {
             rng: stream(1, "import-reservoir", purpose),
         }
     }
+    /// Offers one value to the sample.
     pub fn push(&mut self, v: u64) {
         self.seen += 1;
         if self.items.len() < RESERVOIR {
@@ -67,14 +71,19 @@ impl Reservoir {
 pub struct LogStats {
     /// Handler durations, µs.
     pub durations: Reservoir,
+    /// Histogram of billed durations, µs.
     pub duration_hist: Histogram,
     /// INIT durations of cold starts, µs.
     pub init: Reservoir,
+    /// Configured memory, MB (from the REPORT lines).
     pub memory_mb: Option<u32>,
+    /// Largest memory used, MB.
     pub max_memory_used_mb: f64,
     /// Invocation start (timestamp minus duration and INIT) per Unix second.
     pub starts_per_s: BTreeMap<i64, u64>,
+    /// First REPORT line's time, Unix ms.
     pub first_ms: i64,
+    /// Last REPORT line's time, Unix ms.
     pub last_ms: i64,
     /// Lines that were not REPORT lines.
     pub skipped: u64,
@@ -94,6 +103,7 @@ impl LogStats {
             skipped: 0,
         }
     }
+    /// Number of REPORT lines read.
     pub fn count(&self) -> u64 {
         self.durations.seen
     }
@@ -119,9 +129,13 @@ impl LogStats {
 /// The fields of one REPORT line.
 #[derive(Debug, PartialEq)]
 pub struct Report {
+    /// Duration, ms.
     pub duration_ms: f64,
+    /// Init duration, ms (cold starts only).
     pub init_ms: Option<f64>,
+    /// Memory size, MB.
     pub memory_mb: Option<u32>,
+    /// Max memory used, MB.
     pub max_memory_used_mb: f64,
 }
 

@@ -34,9 +34,13 @@ pub const METRICS: [&str; 5] = [
 /// A CloudWatch statistic.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Stat {
+    /// Sum over the period.
     Sum,
+    /// Average over the period.
     Average,
+    /// Maximum over the period.
     Maximum,
+    /// Minimum over the period.
     Minimum,
     /// A percentile, 0..100 (`p99` is 99.0).
     P(f64),
@@ -59,11 +63,15 @@ impl std::fmt::Display for Stat {
 pub struct Series {
     /// Function name from the label; `None` when the label names none.
     pub function: Option<String>,
+    /// The CloudWatch metric name.
     pub metric: &'static str,
+    /// The statistic of the values.
     pub stat: Stat,
+    /// (Unix ms, value) points in time order.
     pub points: Vec<(i64, f64)>,
     /// Where it came from, for messages: `MetricDataResults[2]` of page 1.
     pub origin: String,
+    /// CloudWatch's status code of the query.
     pub status: String,
 }
 

@@ -24,34 +24,49 @@ pub use scenario::{fit_lognormal, write_scenario, ImportReport, LognormalFit};
 
 /// z-scores of the standard normal at 0.90 and 0.99 (Φ⁻¹).
 pub const Z90: f64 = 1.281_551_565_544_600_5;
+/// z-score of the 99th percentile of a standard normal distribution.
 pub const Z99: f64 = 2.326_347_874_040_841;
 
 /// Options of `lambdasim import`.
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
+    /// The observed files to read.
     pub files: Vec<PathBuf>,
+    /// Output scenario file.
     pub out: PathBuf,
+    /// Function to import (default the only or busiest one).
     pub function: Option<String>,
+    /// Region of the account.
     pub region: Option<String>,
+    /// Account concurrency limit.
     pub concurrency_limit: Option<u32>,
+    /// Reserved concurrency of the function.
     pub reserved_concurrency: Option<u32>,
+    /// Provisioned concurrency of the function.
     pub provisioned_concurrency: Option<u32>,
+    /// Runtime preset of the function.
     pub runtime: Option<String>,
+    /// Memory of the function, MB.
     pub memory_mb: Option<u32>,
 }
 
 /// The formats `import` reads.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Format {
+    /// CloudWatch `GetMetricData` JSON.
     MetricDataJson,
+    /// Lambda REPORT log lines.
     ReportText,
+    /// CloudWatch Logs Insights CSV export.
     InsightsCsv,
 }
 
 /// Everything read from the observed files.
 #[derive(Default)]
 pub struct Observed {
+    /// Metric series read.
     pub series: Vec<Series>,
+    /// Statistics of the REPORT lines, when any were read.
     pub logs: Option<logs::LogStats>,
     /// (file, format) in the order read.
     pub sources: Vec<(PathBuf, Format)>,

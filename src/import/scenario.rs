@@ -14,9 +14,13 @@ pub const MAX_PERIODS: i64 = 1_000_000;
 /// A lognormal fitted to p50 and p99: mu = ln p50, sigma = (ln p99 - ln p50) / z(0.99).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LognormalFit {
+    /// Median, ms.
     pub median_ms: f64,
+    /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// mu of the log-normal (ln of the median in ms).
     pub mu: f64,
+    /// sigma of the log-normal.
     pub sigma: f64,
 }
 
@@ -35,19 +39,28 @@ pub fn fit_lognormal(p50_ms: f64, p99_ms: f64) -> LognormalFit {
 /// What `import` wrote and what it found.
 #[derive(Debug)]
 pub struct ImportReport {
+    /// The scenario file written.
     pub scenario: PathBuf,
+    /// The function imported.
     pub function: String,
+    /// Start of the observed window, Unix ms.
     pub start_ms: i64,
+    /// Length of one period, seconds.
     pub period_s: i64,
+    /// Number of periods observed.
     pub periods: i64,
+    /// Invocations observed.
     pub invocations: f64,
+    /// Throttles observed.
     pub throttles: f64,
+    /// The duration fit, when REPORT lines gave durations.
     pub fit: Option<LognormalFit>,
     /// Human-readable lines: sources, gaps, fits, defaults taken.
     pub notes: Vec<String>,
 }
 
 impl ImportReport {
+    /// The report as text for the terminal.
     pub fn text(&self) -> String {
         let mut s = format!(
             "imported {}: {} periods of {} s from {} (UTC)\n",

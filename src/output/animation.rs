@@ -47,6 +47,7 @@ pub struct Step {
     pub new: f64,
     /// Throttled requests per second, burst quota / scaling budget and account pool.
     pub burst_throttled: f64,
+    /// Account-level throttles in the step.
     pub account_throttled: f64,
     /// Scaling tokens left at the step's end.
     pub quota_available: f64,
@@ -55,13 +56,19 @@ pub struct Step {
 /// The animation's data, independent of the output format.
 #[derive(Clone, Debug)]
 pub struct Animation {
+    /// The scenario's name.
     pub scenario: String,
+    /// The steps, in time order.
     pub steps: Vec<Step>,
     /// Seconds per step.
     pub step_s: f64,
+    /// Start of the window, s.
     pub from_s: f64,
+    /// End of the window, s.
     pub to_s: f64,
+    /// Account concurrency limit.
     pub limit: f64,
+    /// Scaling is per function (else the account burst quota).
     pub per_function: bool,
 }
 

@@ -96,7 +96,9 @@ details summary{cursor:pointer;font-weight:bold}";
 /// What a report page shows beyond the summary: the resolved scenario text (`lambdasim run`
 /// on it reproduces the run) and the narration of `lambdasim explain` (None when it failed).
 pub struct ReportText<'a> {
+    /// The resolved scenario as TOML.
     pub resolved_toml: &'a str,
+    /// The narration of `lambdasim explain`, when there is one.
     pub narration: Option<&'a str>,
 }
 

@@ -9,6 +9,7 @@ fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
 
+/// One row of the terminal summary: its label and how to print it from a function's summary.
 pub type Row = (&'static str, fn(&FunctionSummary) -> String);
 
 /// The rows of the summary table, shared by the stdout table and report.html.
@@ -76,6 +77,7 @@ pub const ROWS: &[Row] = &[
     ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
 ];
 
+/// The summary as pretty-printed JSON (summary.json).
 pub fn to_json(s: &Summary) -> String {
     let mut out = serde_json::to_string_pretty(s).expect("summary serializes");
     out.push('\n');

@@ -110,6 +110,7 @@ pub fn merge_rows(a: &mut BucketRow, b: &BucketRow) {
 pub struct ChartSeries {
     /// Rows grouped per bucket: `per_bucket` rows (functions, then account) per bucket.
     pub rows: Vec<BucketRow>,
+    /// Rows per bucket: one per function, then the account.
     pub per_bucket: usize,
     /// How many simulation buckets one kept bucket stands for.
     pub factor: usize,
@@ -117,6 +118,7 @@ pub struct ChartSeries {
 }
 
 impl ChartSeries {
+    /// Adds one bucket's rows, coarsening when the series is full.
     pub fn push(&mut self, rows: &[BucketRow]) {
         if self.factor == 0 {
             self.factor = 1;
@@ -166,11 +168,13 @@ pub struct CsvRecorder {
     path: PathBuf,
     names: Vec<String>,
     error: Option<std::io::Error>,
+    /// The rows kept for charts.
     pub chart: ChartSeries,
     progress: Option<Box<dyn FnMut(f64)>>,
 }
 
 impl CsvRecorder {
+    /// A recorder writing timeseries.csv at `path` for these functions.
     pub fn create(path: &Path, function_names: Vec<String>) -> Result<CsvRecorder, Error> {
         let tmp = super::temp_path(path);
         let f = File::create(&tmp)

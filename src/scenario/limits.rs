@@ -1,5 +1,6 @@
 //! Every numeric bound of the scenario format, in one place: `validate` checks values against
-//! these and `schema` writes them as `minimum` / `maximum`, so the editor schema and `check`
+//! these and the scenario types' `#[schemars(range(min = X.min, max = X.max))]` attributes
+//! write them into the derived schema as `minimum` / `maximum`, so the editor schema and `check`
 //! refuse the same numbers. Bounds that follow AWS are AWS's documented ranges
 //! (docs/platform.md); the others keep a run finite.
 
@@ -39,15 +40,19 @@ pub const MAX_PRICE: f64 = 1e6;
 /// An inclusive range of whole numbers a key must lie in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IntRange {
+    /// Smallest value allowed.
     pub min: i64,
+    /// Largest value allowed.
     pub max: i64,
 }
 
 impl IntRange {
+    /// The range `min..=max`.
     pub const fn new(min: i64, max: i64) -> IntRange {
         IntRange { min, max }
     }
 
+    /// Whether `v` lies in the range, both ends included.
     pub fn contains(&self, v: impl Into<i64>) -> bool {
         (self.min..=self.max).contains(&v.into())
     }
@@ -55,16 +60,6 @@ impl IntRange {
     /// The message of a value outside the range: "must be in MIN..=MAX".
     pub fn message(&self) -> String {
         format!("must be in {}..={}", self.min, self.max)
-    }
-
-    /// The range as JSON Schema keywords of an integer.
-    pub fn schema(&self, description: &str) -> serde_json::Value {
-        serde_json::json!({
-            "type": "integer",
-            "minimum": self.min,
-            "maximum": self.max,
-            "description": description,
-        })
     }
 }
 
@@ -106,10 +101,5 @@ mod tests {
         assert!(!MEMORY_MB.contains(127u32) && !MEMORY_MB.contains(10_241u32));
         assert!(STREAM_RETRY_ATTEMPTS.contains(-1i64));
         assert_eq!(SQS_MAXIMUM_CONCURRENCY.message(), "must be in 2..=1000");
-        let s = ASYNC_RETRY_ATTEMPTS.schema("d");
-        assert_eq!(
-            (s["minimum"].as_i64(), s["maximum"].as_i64()),
-            (Some(0), Some(2))
-        );
     }
 }

@@ -12,33 +12,45 @@ pub mod validate;
 use crate::dist::DistSpec;
 use crate::presets;
 use crate::time::Micros;
+use limits as lim;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::load::{Arrivals, LoadSpec};
 pub use crate::retry::{RetryMode, RetrySpec};
 pub use source::{load, load_str, Override};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A lambdasim scenario: functions, their traffic, account limits and prices.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Names the default output folder.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// Free text, shown in report.html.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Simulated time.
+    /// Simulated time (at most 90 days).
     pub duration: Micros,
+    /// Same seed + same scenario = identical outputs (default 1).
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Time-series resolution.
+    /// Time-series resolution, at least 1ms (default 1s).
     #[serde(default = "default_bucket")]
     pub bucket: Micros,
-    /// Excluded from summary statistics (requests arriving before it are not counted).
+    /// Excluded from summary statistics: requests arriving before it are not counted (default 0s).
     #[serde(default)]
     pub warmup: Micros,
+    /// Account-level limits and the scaling model (`[account]`).
     #[serde(default)]
     pub account: Account,
+    /// The functions of the account (`[[functions]]`, at least one).
+    #[schemars(length(min = 1))]
     pub functions: Vec<Function>,
+    /// Traffic sources (`[[traffic]]`), each sending requests to one function.
     #[serde(default)]
     pub traffic: Vec<Traffic>,
+    /// Prices in USD (`[pricing]`; default us-east-1 list prices).
     #[serde(default)]
     pub pricing: Pricing,
 }
@@ -50,8 +62,10 @@ fn default_bucket() -> Micros {
     Micros::SECOND
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How the scaling budget is kept (`account.scaling`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum Scaling {
     /// Current platform: each function adds 1000 environments per 10 s.
     #[default]
@@ -60,32 +74,48 @@ pub enum Scaling {
     Burst,
 }
 
-/// Defined with the token buckets it configures.
 /// How a scaling token bucket refills (`account.scale_refill`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum Refill {
+    /// Tokens accrue continuously, pro rata of the interval.
     Continuous,
+    /// The whole step is added at the end of each interval.
     Step,
 }
 
 /// The `[account]` table. Every key is optional: a missing key takes its value from
 /// [`Account::default`] (serde's struct-level default), the one place the defaults are written.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct Account {
+    /// Selects the legacy burst quota (default us-east-1).
     pub region: String,
+    /// Account concurrency per region (default 1000).
+    #[schemars(range(min = lim::ACCOUNT_CONCURRENCY.min, max = lim::ACCOUNT_CONCURRENCY.max))]
     pub concurrency_limit: u32,
+    /// Reservations may not push unreserved concurrency below this (default 100).
     pub unreserved_minimum: u32,
+    /// per-function (default, current platform) or burst (legacy account burst quota).
     pub scaling: Scaling,
+    /// Override of the regional burst quota (burst mode).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub burst_quota: Option<u32>,
+    /// Environments added per `scale_interval` (default by scaling mode).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub scale_step: Option<u32>,
+    /// Refill interval of the scaling budget (default by scaling mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_interval: Option<Micros>,
+    /// continuous or step refill of the scaling budget (default by scaling mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_refill: Option<Refill>,
+    /// Requests-per-second limit = factor x concurrency limit (0 = off; default 10).
+    #[schemars(range(min = lim::RPS_LIMIT_FACTOR.min, max = lim::RPS_LIMIT_FACTOR.max))]
     pub rps_limit_factor: u32,
 }
 
@@ -137,48 +167,71 @@ impl Account {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Instruction set of a function (`functions.architecture`): selects the prices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum Architecture {
+    /// x86_64 (the default).
     #[default]
     #[serde(rename = "x86_64")]
     X86_64,
+    /// arm64 (Graviton).
     Arm64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A Lambda function (`[[functions]]`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Function {
+    /// Unique; traffic and --set address the function by it.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// Runtime preset: sets the default INIT duration (see `lambdasim presets`); another name
+    /// needs `init`.
     #[serde(default = "default_runtime")]
     pub runtime: String,
+    /// Memory in MB (default 128).
     #[serde(default = "default_memory")]
+    #[schemars(range(min = lim::MEMORY_MB.min, max = lim::MEMORY_MB.max))]
     pub memory_mb: u32,
+    /// x86_64 (default) or arm64: selects the prices.
     #[serde(default)]
     pub architecture: Architecture,
+    /// Invocation timeout, 1s..15m (default 3s).
     #[serde(default = "default_timeout")]
     pub timeout: Micros,
-    /// Handler duration: a distribution table, or a bare duration for a fixed one.
+    /// Handler duration: a duration or a distribution table.
     #[serde(deserialize_with = "crate::dist::dist_or_fixed")]
+    #[schemars(with = "crate::dist::DistOrDuration")]
     pub duration: DistSpec,
-    /// INIT duration; default from the runtime preset.
+    /// INIT (cold start) duration; default from the runtime preset.
     #[serde(
         default,
         deserialize_with = "crate::dist::opt_dist_or_fixed",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::dist::DistOrDuration>")]
     pub init: Option<DistSpec>,
+    /// Cap and carve-out from the account pool; 0 switches the function off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_concurrency: Option<u32>,
+    /// Pre-initialized environments (<= reserved_concurrency when set).
     #[serde(default)]
     pub provisioned_concurrency: u32,
+    /// Probability that an invocation ends in a function error.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub error_rate: f64,
+    /// An idle environment is reclaimed after this (default uniform 5m..15m).
     #[serde(
         default = "default_idle_timeout",
         deserialize_with = "crate::dist::dist_or_fixed"
     )]
+    #[schemars(with = "crate::dist::DistOrDuration")]
     pub idle_timeout: DistSpec,
+    /// An environment is retired after this age, once idle (default 2h).
     #[serde(default = "default_max_lifetime")]
     pub max_lifetime: Micros,
 }
@@ -203,23 +256,34 @@ fn default_max_lifetime() -> Micros {
     Micros::from_secs(7200)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How a traffic source invokes its function (`traffic.invocation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum Invocation {
+    /// Synchronous (RequestResponse): the client sees throttles and errors (the default).
     #[default]
     Sync,
+    /// Asynchronous (Event): Lambda's internal queue retries.
     Async,
+    /// An SQS event source mapping polls a queue.
     Sqs,
+    /// A Kinesis / DynamoDB stream event source reads shards in order.
     Stream,
 }
 
 /// Async invocation settings. Source: docs/platform.md "Invocation models and retries" (Async).
 /// Missing keys take their values from [`AsyncSpec::default`].
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct AsyncSpec {
+    /// Retries of function errors and timeouts (default 2).
+    #[schemars(range(min = lim::ASYNC_RETRY_ATTEMPTS.min, max = lim::ASYNC_RETRY_ATTEMPTS.max))]
     pub maximum_retry_attempts: u32,
+    /// 60s..6h: events older than this go to the DLQ or are dropped (default 6h).
     pub maximum_event_age: Micros,
+    /// A dead-letter queue / on-failure destination is configured.
     pub dlq: bool,
 }
 
@@ -235,16 +299,31 @@ impl Default for AsyncSpec {
 
 /// SQS event source mapping. Source: docs/platform.md "SQS event source". Missing keys take
 /// their values from [`SqsSpec::default`].
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct SqsSpec {
+    /// Messages per batch (default 10).
+    #[schemars(range(min = lim::SQS_BATCH_SIZE.min, max = lim::SQS_BATCH_SIZE.max))]
     pub batch_size: u32,
+    /// 0s..5m (default 0s).
     pub maximum_batching_window: Micros,
+    /// Most concurrent batches of this mapping, without throttles (default 1000).
+    #[schemars(range(
+        min = lim::SQS_MAXIMUM_CONCURRENCY.min,
+        max = lim::SQS_MAXIMUM_CONCURRENCY.max
+    ))]
     pub maximum_concurrency: u32,
+    /// A failed or throttled batch returns after this; at least the function timeout, at most
+    /// 12h (default 30s).
     pub visibility_timeout: Micros,
+    /// Receives before a message goes to the DLQ (default 5).
+    #[schemars(range(min = lim::SQS_MAX_RECEIVE_COUNT.min, max = lim::SQS_MAX_RECEIVE_COUNT.max))]
     pub max_receive_count: u32,
+    /// Only the failed messages of a batch return to the queue (default false).
     pub report_batch_item_failures: bool,
     /// Fraction of messages that always fail (poison messages; lambdasim extension).
+    #[schemars(range(min = 0, max = 1))]
     pub poison_rate: f64,
 }
 
@@ -264,20 +343,34 @@ impl Default for SqsSpec {
 
 /// Kinesis / DynamoDB stream event source. Source: docs/platform.md "Kinesis / DynamoDB
 /// streams". Missing keys take their values from [`StreamSpec::default`].
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct StreamSpec {
+    /// Shards of the stream (default 4).
+    #[schemars(range(min = lim::STREAM_SHARDS.min, max = lim::STREAM_SHARDS.max))]
     pub shards: u32,
+    /// Concurrent batches per shard (default 1).
+    #[schemars(range(
+        min = lim::STREAM_PARALLELIZATION.min,
+        max = lim::STREAM_PARALLELIZATION.max
+    ))]
     pub parallelization_factor: u32,
+    /// Records per batch (default 100).
+    #[schemars(range(min = lim::STREAM_BATCH_SIZE.min, max = lim::STREAM_BATCH_SIZE.max))]
     pub batch_size: u32,
-    /// -1: retry until the record expires.
+    /// Retries of a failing batch; -1 = until the record expires (default -1).
+    #[schemars(range(min = lim::STREAM_RETRY_ATTEMPTS.min, max = lim::STREAM_RETRY_ATTEMPTS.max))]
     pub maximum_retry_attempts: i64,
+    /// 60s..7d (default 24h).
     pub maximum_record_age: Micros,
+    /// A failing batch is split in two and each half retried (default false).
     pub bisect_batch_on_function_error: bool,
     /// Records that run out of retries or age go to an on-failure destination (counted `dlq`)
     /// instead of being skipped (counted `dropped`). lambdasim extension.
     pub on_failure_destination: bool,
     /// Fraction of records that always fail (poison records; lambdasim extension).
+    #[schemars(range(min = 0, max = 1))]
     pub poison_rate: f64,
 }
 
@@ -296,36 +389,61 @@ impl Default for StreamSpec {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A traffic source sending requests to one function (`[[traffic]]`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Traffic {
+    /// Name of a function of this scenario.
     pub function: String,
+    /// sync (default), async, sqs or stream.
     #[serde(default)]
     pub invocation: Invocation,
+    /// poisson (default) or uniform (evenly spaced).
     #[serde(default)]
     pub arrivals: Arrivals,
+    /// The load shape: a table with `kind` = constant, steps, ramp, spike, diurnal or trace.
     pub load: LoadSpec,
+    /// Client retries of sync traffic (AWS SDK retry modes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetrySpec>,
+    /// Async invocation settings.
     #[serde(default, rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<AsyncSpec>,
+    /// SQS event source mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqs: Option<SqsSpec>,
+    /// Kinesis / DynamoDB stream event source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSpec>,
 }
 
 /// Prices, default us-east-1 list prices (docs/platform.md "Prices"). Missing keys take their
 /// values from [`Pricing::default`].
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(inline)]
 pub struct Pricing {
+    /// Per million requests.
+    #[schemars(range(min = 0))]
     pub request_per_million: f64,
+    /// On-demand x86_64, per GB-second.
+    #[schemars(range(min = 0))]
     pub gb_second_x86_64: f64,
+    /// On-demand arm64, per GB-second.
+    #[schemars(range(min = 0))]
     pub gb_second_arm64: f64,
+    /// Provisioned concurrency configured on x86_64, per GB-second.
+    #[schemars(range(min = 0))]
     pub provisioned_gb_second_x86_64: f64,
+    /// Provisioned concurrency configured on arm64, per GB-second.
+    #[schemars(range(min = 0))]
     pub provisioned_gb_second_arm64: f64,
+    /// Duration on provisioned x86_64 environments, per GB-second.
+    #[schemars(range(min = 0))]
     pub provisioned_duration_gb_second_x86_64: f64,
+    /// Duration on provisioned arm64 environments, per GB-second.
+    #[schemars(range(min = 0))]
     pub provisioned_duration_gb_second_arm64: f64,
     /// INIT of on-demand cold starts is billed (since 1 Aug 2025, docs/platform.md "Prices").
     pub bill_init: bool,
@@ -390,6 +508,7 @@ impl Scenario {
         }
     }
 
+    /// The scenario as TOML text.
     pub fn to_toml(&self) -> String {
         // As `toml::to_string_pretty`, but through the buffer's `Display`: its `into_string`
         // inserts every table into one string (quadratic in the number of functions).
@@ -400,6 +519,7 @@ impl Scenario {
         }
     }
 
+    /// Index of the function named `name`, if any.
     pub fn function_index(&self, name: &str) -> Option<usize> {
         self.functions.iter().position(|f| f.name == name)
     }

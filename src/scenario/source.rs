@@ -14,7 +14,9 @@ use toml::Spanned;
 /// `traffic.NAME.key` address entries by function name, `traffic.N.key` by index.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Override {
+    /// Key path, as in the scenario file (e.g. `functions[0].memory_mb`).
     pub key: String,
+    /// The value, as TOML text.
     pub value: String,
 }
 

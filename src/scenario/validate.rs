@@ -18,6 +18,7 @@ fn k(s: &str) -> KeyPath {
 use super::limits as lim;
 pub use super::limits::{MAX_ACCOUNT_LIMIT, MAX_BUCKETS, MAX_DURATION, MAX_REQUESTS, MAX_ROWS};
 
+/// Checks ranges and cross-field rules of a resolved scenario.
 pub fn validate(s: &Scenario) -> R {
     if s.name.trim().is_empty() {
         return fail(k("name"), "must not be empty");

@@ -31,6 +31,7 @@ const PAGE: &str = include_str!("page.html");
 pub struct ServeOptions {
     /// The scenario file; `None` serves the built-in example (scenarios/spiky-api.toml).
     pub scenario: Option<PathBuf>,
+    /// Address to listen on.
     pub bind: IpAddr,
     /// 0 picks a free port (printed on stdout).
     pub port: u16,

@@ -34,6 +34,7 @@ const MAX_CONTROLLED: usize = 4;
 /// The scenario a page edits: its text (re-read from the file on every run, so edits to the
 /// file show on the next change) or a built-in example.
 pub struct Session {
+    /// The scenario file watched.
     pub path: PathBuf,
     /// The text of the built-in example (then `path` is only its name).
     pub builtin: Option<&'static str>,

@@ -11,6 +11,7 @@ const SUB: usize = 1 << SUB_BITS;
 const MAX_EXP: u32 = 40;
 const BUCKETS: usize = (MAX_EXP - SUB_BITS + 2) as usize * SUB;
 
+/// A log-linear histogram of µs values with bounded relative error, mergeable.
 #[derive(Clone)]
 pub struct Histogram {
     counts: Box<[u64]>,
@@ -60,6 +61,7 @@ fn value_of(i: usize) -> f64 {
 }
 
 impl Histogram {
+    /// An empty histogram.
     pub fn new() -> Histogram {
         Histogram {
             counts: vec![0; BUCKETS].into_boxed_slice(),
@@ -71,6 +73,7 @@ impl Histogram {
         }
     }
 
+    /// Records one value.
     #[inline]
     pub fn record(&mut self, v: u64) {
         let i = index(v);
@@ -82,15 +85,19 @@ impl Histogram {
         self.hi = self.hi.max(i);
     }
 
+    /// Number of values recorded.
     pub fn len(&self) -> u64 {
         self.total
     }
+    /// Whether no value was recorded.
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
+    /// Largest value recorded.
     pub fn max(&self) -> u64 {
         self.max
     }
+    /// Mean of the values recorded.
     pub fn mean(&self) -> f64 {
         if self.total == 0 {
             0.0
@@ -165,6 +172,7 @@ impl Histogram {
         out
     }
 
+    /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Histogram) {
         if other.total == 0 {
             return;
@@ -179,6 +187,7 @@ impl Histogram {
         self.hi = self.hi.max(other.hi);
     }
 
+    /// Forgets every value.
     pub fn clear(&mut self) {
         if self.total > 0 {
             self.counts[self.lo..=self.hi].fill(0);

@@ -26,15 +26,20 @@ pub enum EnvEvent {
 /// What a segment of a lane shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegKind {
+    /// INIT running.
     Init,
+    /// Serving an invocation.
     Busy,
 }
 
 /// A span of one lane, µs, clipped to the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Segment {
+    /// Start, µs.
     pub start: u64,
+    /// End, µs.
     pub end: u64,
+    /// What the environment was doing.
     pub kind: SegKind,
 }
 
@@ -42,13 +47,16 @@ pub struct Segment {
 /// `reclaimed` it is gone.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lane {
+    /// Function index.
     pub function: u32,
+    /// A provisioned environment (else on-demand).
     pub provisioned: bool,
     /// When it was created (INIT began; 0 for provisioned environments), µs (may precede the
     /// window).
     pub created: u64,
     /// When it was reclaimed, if within the window.
     pub reclaimed: Option<u64>,
+    /// INIT and busy spans in time order (idle is the gaps).
     pub segments: Vec<Segment>,
 }
 
@@ -76,13 +84,17 @@ struct Live {
 /// The lanes of one run over a window.
 #[derive(Clone, Debug)]
 pub struct Lanes {
+    /// Window start, µs.
     pub from: u64,
+    /// Window end, µs.
     pub to: u64,
     /// Only this function's environments (None: all).
     pub function: Option<u32>,
+    /// Most lanes kept; later environments are only counted.
     pub max_lanes: usize,
     merge_gap: u64,
     live: Vec<Option<Live>>,
+    /// The lanes, in order of first appearance.
     pub lanes: Vec<Lane>,
     /// Environments that existed in the window (of the chosen function), kept or not.
     pub seen: u64,
@@ -95,6 +107,7 @@ pub struct Lanes {
 }
 
 impl Lanes {
+    /// Lanes of the window `from..to`, of one function or all, at most `max_lanes`.
     pub fn new(from: Micros, to: Micros, function: Option<u32>, max_lanes: usize) -> Lanes {
         let (from, to) = (from.0, to.0.max(from.0 + 1));
         Lanes {
@@ -171,6 +184,7 @@ impl Lanes {
         segs.push(Segment { start, end, kind });
     }
 
+    /// An environment lifecycle event at `t` µs.
     pub fn env(&mut self, t: u64, env: u32, function: u32, e: EnvEvent, provisioned: bool) {
         if self.stopped || self.function.is_some_and(|f| f != function) {
             return;
@@ -229,6 +243,7 @@ impl Lanes {
         }
     }
 
+    /// A throttled attempt at `t` µs.
     pub fn throttle(&mut self, t: u64, function: u32) {
         if self.stopped
             || self.function.is_some_and(|f| f != function)
@@ -268,7 +283,9 @@ impl Lanes {
 
 /// A recorder that passes everything to `inner` and keeps environment lanes beside.
 pub struct LaneRecorder<'a, R: Recorder> {
+    /// The recorder every other call goes to.
     pub inner: &'a mut R,
+    /// The lanes gathered so far.
     pub lanes: Lanes,
 }
 

@@ -24,6 +24,7 @@ pub struct Counters {
     pub attempts: u64,
     /// Attempts that ran (CloudWatch `Invocations`): errors and timeouts included.
     pub invocations: u64,
+    /// Requests that ended in success.
     pub succeeded: u64,
     /// Requests that ended without success (last attempt throttled, errored or timed out).
     pub failed: u64,
@@ -35,18 +36,26 @@ pub struct Counters {
     pub errors: u64,
     /// Throttled attempts by reason.
     pub throttles: ThrottleCounts,
+    /// Invocations that began with a cold start.
     pub cold_starts: u64,
+    /// Retries sent (client, async or batch retries).
     pub retries: u64,
+    /// Events, messages or records discarded without a DLQ.
     pub dropped: u64,
+    /// Events, messages or records sent to a DLQ or on-failure destination.
     pub dlq: u64,
+    /// Invocations on provisioned functions that ran on on-demand environments.
     pub spillover: u64,
+    /// Execution environments created.
     pub environments_created: u64,
 }
 
 impl Counters {
+    /// Throttled attempts, every reason together.
     pub fn throttles_total(&self) -> u64 {
         self.throttles.total()
     }
+    /// Adds the counts of `o`.
     pub fn add(&mut self, o: &Counters) {
         self.requests += o.requests;
         self.attempts += o.attempts;
@@ -70,6 +79,7 @@ impl Counters {
 /// time-integral and maximum over the current bucket, and over the summary window.
 #[derive(Clone, Debug, Default)]
 pub struct Level {
+    /// Current value.
     pub value: u32,
     last: u64,
     /// Time integrals in value x µs; f64 keeps the hot path free of 128-bit multiplies and is
@@ -77,6 +87,7 @@ pub struct Level {
     bucket_area: f64,
     bucket_max: u32,
     window_area: f64,
+    /// Largest value over the summary window.
     pub peak: u32,
 }
 
@@ -97,6 +108,7 @@ impl Level {
         self.last = now;
     }
 
+    /// Sets the value at time `now` (µs; statistics count from `warmup`).
     #[inline]
     pub fn set(&mut self, now: u64, warmup: u64, value: u32) {
         self.accrue(now, warmup);
@@ -107,12 +119,14 @@ impl Level {
         }
     }
 
+    /// Adds one at time `now`.
     #[inline]
     pub fn inc(&mut self, now: u64, warmup: u64) {
         let v = self.value + 1;
         self.set(now, warmup, v);
     }
 
+    /// Removes one at time `now`.
     #[inline]
     pub fn dec(&mut self, now: u64, warmup: u64) {
         let v = self.value - 1;
@@ -148,43 +162,68 @@ pub struct BucketCounts {
     /// Retries tried in the bucket (sync and async retries, SQS redeliveries, stream batch
     /// retries).
     pub retries: u64,
+    /// Invocations in the bucket.
     pub invocations: u64,
+    /// Function errors and timeouts in the bucket.
     pub errors: u64,
+    /// Throttles in the bucket by reason.
     pub throttles: ThrottleCounts,
+    /// Cold starts in the bucket.
     pub cold_starts: u64,
+    /// Spillover invocations in the bucket.
     pub spillover: u64,
+    /// Events, messages or records sent to a DLQ in the bucket.
     pub dead_letters: u64,
+    /// Events, messages or records discarded in the bucket.
     pub dropped: u64,
     /// Oldest age seen in the bucket, µs (async events, stream records).
     pub async_age_max: u64,
+    /// Oldest stream record age in the bucket, µs.
     pub iterator_age_max: u64,
 }
 
 /// One row of `timeseries.csv`: one bucket of one function (`function = None`: the account).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketRow {
+    /// Start of the bucket.
     pub start: Micros,
+    /// Function index (`None`: the account row).
     pub function: Option<u32>,
     /// New requests (SQS / streams: messages or records) that arrived in the bucket.
     pub arrivals: u64,
     /// Retries tried in the bucket: load that is not new arrivals.
     pub retries: u64,
+    /// Invocations in the bucket.
     pub invocations: u64,
+    /// Function errors and timeouts in the bucket.
     pub errors: u64,
+    /// Throttles in the bucket by reason.
     pub throttles: ThrottleCounts,
+    /// Cold starts in the bucket.
     pub cold_starts: u64,
+    /// Peak concurrency in the bucket.
     pub concurrency_max: u32,
+    /// Time-weighted mean concurrency in the bucket.
     pub concurrency_mean: f64,
+    /// Mean share of provisioned environments busy in the bucket.
     pub provisioned_utilization: f64,
+    /// Spillover invocations in the bucket.
     pub spillover: u64,
+    /// Unreserved account concurrency left at the bucket's end.
     pub unreserved_concurrency: u32,
+    /// Scaling tokens available at the bucket's end.
     pub scaling_tokens: u64,
+    /// Median end-to-end latency in the bucket, ms.
     pub latency_p50_ms: f64,
     /// Charts only (not a CSV column).
     pub latency_p90_ms: f64,
+    /// 99th percentile end-to-end latency in the bucket, ms.
     pub latency_p99_ms: f64,
+    /// Oldest async event age in the bucket, ms.
     pub async_event_age_ms: f64,
+    /// Oldest stream iterator age in the bucket, ms.
     pub iterator_age_ms: f64,
+    /// Events, messages or records sent to a DLQ in the bucket.
     pub dead_letters: u64,
     /// Events, messages or records discarded without a DLQ in the bucket.
     pub dropped: u64,
@@ -197,6 +236,7 @@ pub struct BucketRow {
 }
 
 impl BucketRow {
+    /// Throttles in the bucket, every reason together.
     pub fn throttles_total(&self) -> u64 {
         self.throttles.total()
     }

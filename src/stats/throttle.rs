@@ -17,12 +17,14 @@ pub enum ThrottleReason {
 }
 
 impl ThrottleReason {
+    /// Every reason, in the order of their counter indices.
     pub const ALL: [ThrottleReason; 4] = [
         ThrottleReason::Burst,
         ThrottleReason::Account,
         ThrottleReason::Reserved,
         ThrottleReason::Rate,
     ];
+    /// The reason's name as written in outputs.
     pub fn name(self) -> &'static str {
         match self {
             ThrottleReason::Burst => "burst",
@@ -48,9 +50,11 @@ impl ThrottleCounts {
     pub fn iter(&self) -> impl Iterator<Item = (ThrottleReason, u64)> + '_ {
         ThrottleReason::ALL.into_iter().zip(self.0)
     }
+    /// Throttles of every reason together.
     pub fn total(&self) -> u64 {
         self.0.iter().sum()
     }
+    /// Adds the counts of `o`, reason by reason.
     pub fn add(&mut self, o: &ThrottleCounts) {
         for (a, b) in self.0.iter_mut().zip(o.0) {
             *a += b;

@@ -33,7 +33,9 @@ pub(super) struct RangeFile {
 /// One varied parameter: a scenario key (same syntax as `--set`) and its values.
 #[derive(Clone, Debug)]
 pub struct Vary {
+    /// The scenario key, as for `--set`.
     pub key: String,
+    /// The values it takes, in order.
     pub values: Vec<toml::Value>,
 }
 
@@ -44,9 +46,11 @@ pub struct Sweep {
     pub file: PathBuf,
     /// The base scenario (resolved relative to the sweep file).
     pub scenario: PathBuf,
+    /// Runs per point, each with its own seed.
     pub replications: u64,
     /// Metrics listed in the file; `None` means every summary metric.
     pub metrics: Option<Vec<String>>,
+    /// The varied parameters; the points are their cross product.
     pub vary: Vec<Vary>,
     pub(super) text: String,
 }
@@ -269,6 +273,7 @@ impl Sweep {
         self.vary.iter().map(|v| v.values.len()).product()
     }
 
+    /// Whether the sweep has no point.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -8,8 +8,11 @@ use super::*;
 /// One row of `results.csv`: a point and replication.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    /// Index of the point in the grid.
     pub point: usize,
+    /// Replication number of the point.
     pub replication: u64,
+    /// Seed of the run.
     pub seed: u64,
     /// The varied values as written in the CSV.
     pub values: Vec<String>,
@@ -22,13 +25,19 @@ pub struct Row {
 /// The rows of a sweep (or of a shard) with the header information of the files.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Results {
+    /// Names of the varied keys.
     pub vary: Vec<String>,
+    /// Names of the metrics.
     pub metrics: Vec<String>,
+    /// Points in the whole grid.
     pub points_total: usize,
+    /// Runs per point.
     pub replications: u64,
+    /// The shard the rows belong to (1/1 when not sharded).
     pub shard: Shard,
     /// [`content_hash`](super::shards::content_hash) of the sweep and scenario files the rows were computed from.
     pub content_hash: String,
+    /// The rows, by point and replication.
     pub rows: Vec<Row>,
 }
 
@@ -66,10 +75,13 @@ pub(super) fn results_csv(res: &Results) -> Result<Vec<u8>, Error> {
 /// Mean, sample standard deviation and 95% confidence interval (Student t) of some values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stat {
+    /// Number of values.
     pub n: usize,
+    /// Mean.
     pub mean: f64,
     /// `None` below two values.
     pub stddev: Option<f64>,
+    /// 95% confidence interval of the mean; `None` below two values.
     pub ci95: Option<(f64, f64)>,
 }
 

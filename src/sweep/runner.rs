@@ -8,27 +8,34 @@ use crate::scenario::limits as lim;
 /// Options of `lambdasim sweep`.
 #[derive(Clone, Debug, Default)]
 pub struct SweepOptions {
+    /// The sweep file.
     pub sweep: PathBuf,
     /// Output folder (default `output/<sweep file stem>/`).
     pub out: Option<PathBuf>,
     /// Worker threads (default: all cores).
     pub jobs: Option<usize>,
+    /// Run only this slice of the points.
     pub shard: Option<Shard>,
     /// Overrides the file's `replications`.
     pub replications: Option<u64>,
+    /// Show a progress bar.
     pub progress: bool,
+    /// Draw the sweep charts.
     pub charts: bool,
 }
 
 /// A finished sweep or merge.
 #[derive(Debug)]
 pub struct SweepReport {
+    /// The folder the files were written to.
     pub out_dir: PathBuf,
     /// Points run by this process (the shard's when sharded).
     pub points: usize,
+    /// Runs done by this process.
     pub runs: usize,
     /// Points whose overrides made the scenario invalid (recorded in the `error` column).
     pub failed_points: Vec<(usize, String)>,
+    /// The rows of the sweep.
     pub results: Results,
 }
 

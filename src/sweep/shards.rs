@@ -6,7 +6,9 @@ use super::*;
 /// A `--shard K/N` slice: points whose index `% n == k - 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
+    /// This shard's number, 1..=n.
     pub k: usize,
+    /// Number of shards.
     pub n: usize,
 }
 
@@ -31,6 +33,7 @@ impl std::fmt::Display for Shard {
 }
 
 impl Shard {
+    /// Whether point index `point` belongs to this shard.
     pub fn holds(&self, point: usize) -> bool {
         point % self.n == self.k - 1
     }

@@ -50,8 +50,11 @@ pub type Cdf = (String, RGBColor, Points, Points);
 /// One drawn series: a function, or "other" (the rest folded together).
 #[derive(Clone, Debug)]
 pub struct Shown {
+    /// Legend label.
     pub label: String,
+    /// Series colour.
     pub color: RGBColor,
+    /// The series' rows, one per kept bucket.
     pub rows: Vec<BucketRow>,
     /// Function index (None: "other").
     pub function: Option<usize>,
@@ -60,21 +63,29 @@ pub struct Shown {
 /// Everything the charts draw, independent of the backend.
 #[derive(Clone, Debug)]
 pub struct ChartData {
+    /// The scenario's name (chart titles).
     pub scenario: String,
+    /// Number of functions of the scenario.
     pub n_functions: usize,
     /// Time axis unit ("s", "min" or "h") and seconds per unit.
     pub x_unit: &'static str,
+    /// Seconds per time-axis unit.
     pub x_div: f64,
+    /// End of the time axis, in its unit.
     pub x_max: f64,
     /// Seconds each kept row stands for (bucket × coarsening factor).
     pub row_s: f64,
+    /// The account's rows, one per kept bucket.
     pub account: Vec<BucketRow>,
     /// The busiest functions (by attempts), then "other" when there are more.
     pub shown: Vec<Shown>,
+    /// Account concurrency limit.
     pub limit: u32,
+    /// Scaling is per function (else the account burst quota).
     pub per_function_scaling: bool,
     /// (label, color, reserved concurrency) of shown functions with a reservation.
     pub reserved: Vec<(String, RGBColor, u32)>,
+    /// (label, color, provisioned concurrency) of shown functions with provisioned environments.
     pub provisioned: Vec<(String, RGBColor, u32)>,
     /// End-to-end latency CDFs of shown functions: (label, color, cold, warm), ms.
     pub cdfs: Vec<Cdf>,
@@ -100,6 +111,7 @@ fn coarsen(rows: Vec<BucketRow>, group: usize) -> Vec<BucketRow> {
 }
 
 impl ChartData {
+    /// The chart data of a finished run of `model`.
     pub fn new(model: &Model, series: &ChartSeries, out: &RunOutput) -> ChartData {
         let n = model.functions.len();
         let per = series.per_bucket.max(1);
