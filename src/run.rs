@@ -80,6 +80,21 @@ impl<R: Recorder> Recorder for WithQueue<'_, R> {
     fn delivered(&mut self, source: u32, lane: u32, arrival: crate::time::Micros) {
         self.inner.delivered(source, lane, arrival);
     }
+    #[inline(always)]
+    fn on_env(
+        &mut self,
+        t: u64,
+        env: u32,
+        function: u32,
+        e: crate::stats::EnvEvent,
+        provisioned: bool,
+    ) {
+        self.inner.on_env(t, env, function, e, provisioned);
+    }
+    #[inline(always)]
+    fn on_throttle(&mut self, t: u64, function: u32) {
+        self.inner.on_throttle(t, function);
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
