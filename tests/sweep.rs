@@ -299,7 +299,7 @@ fn bad_sweep_files_exit_2_naming_file_and_key() {
     );
     expect_input_error(
         &format!("scenario = \"small.toml\"\nreplications = 0\n{vary}"),
-        &["replications", "at least 1"],
+        &["replications", "1..=10000"],
     );
     // Every point invalid: nothing to run.
     expect_input_error(
