@@ -266,20 +266,7 @@ fn invocation_word(i: Invocation) -> &'static str {
 mod tests {
     use super::*;
 
-    fn row(t: u64, inv: u64, thr_burst: u64, cold: u64, tokens: u64) -> BucketRow {
-        BucketRow {
-            start: Micros::from_secs(t),
-            function: Some(0),
-            invocations: inv,
-            throttles: crate::stats::ThrottleCounts::of(
-                crate::stats::ThrottleReason::Burst,
-                thr_burst,
-            ),
-            cold_starts: cold,
-            scaling_tokens: tokens,
-            ..Default::default()
-        }
-    }
+    use super::segment::tests::row;
 
     #[test]
     fn long_runs_are_coarsened_with_exact_counts() {

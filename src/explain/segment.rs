@@ -123,10 +123,17 @@ pub(super) fn merge_to_budget(mut segs: Vec<Segment>, budget: usize) -> Vec<Segm
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn row(t: u64, inv: u64, thr_burst: u64, cold: u64, tokens: u64) -> BucketRow {
+    /// A function row of one bucket for tests (also used by the explain tests in `mod.rs`).
+    pub(in crate::explain) fn row(
+        t: u64,
+        inv: u64,
+        thr_burst: u64,
+        cold: u64,
+        tokens: u64,
+    ) -> BucketRow {
         BucketRow {
             start: Micros::from_secs(t),
             function: Some(0),
