@@ -78,6 +78,7 @@ impl<R: Recorder> Sim<'_, R> {
             return Ok(Placement {
                 env,
                 cold: false,
+                reset: false,
                 provisioned: true,
                 retire_at: u64::MAX,
             });
@@ -96,7 +97,8 @@ impl<R: Recorder> Sim<'_, R> {
                 }
                 return Ok(Placement {
                     env: idle.env,
-                    cold: false,
+                    cold: idle.reset,
+                    reset: idle.reset,
                     provisioned: false,
                     retire_at: idle.retire_at,
                 });
@@ -125,6 +127,7 @@ impl<R: Recorder> Sim<'_, R> {
         Ok(Placement {
             env,
             cold: true,
+            reset: false,
             provisioned: false,
             retire_at: now + self.m.functions[f].max_lifetime.0,
         })

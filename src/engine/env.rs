@@ -1,6 +1,6 @@
 //! The execution environment lifecycle: provisioned environments before t = 0, INIT on a cold
 //! start, warm reuse (MRU), idle reclaim after a sampled idle time, retirement at the maximum
-//! lifetime or after a timeout, and billing of each invocation.
+//! lifetime, reset in place after a timeout, and billing of each invocation.
 //!
 //! Environments and the invocations running on them live in two slabs: an invocation names its
 //! environment, and the completion event names the invocation, so an environment could hold
@@ -27,13 +27,19 @@ pub(super) struct Idle {
     pub reclaim_at: u64,
     /// When its maximum lifetime ends.
     pub retire_at: u64,
+    /// It was reset by a timeout: its next invocation runs INIT again, inside the invocation.
+    pub reset: bool,
 }
 
 /// Where admission placed an invocation.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Placement {
     pub env: u32,
+    /// The invocation runs INIT first (a new environment, or one reset by a timeout).
     pub cold: bool,
+    /// The environment was reset by a timeout: INIT runs again inside the invocation, under
+    /// the function timeout; no new environment, no scaling token.
+    pub reset: bool,
     pub provisioned: bool,
     /// When the environment's maximum lifetime ends (provisioned: never).
     pub retire_at: u64,
@@ -90,6 +96,7 @@ impl<R: Recorder> Sim<'_, R> {
         let Placement {
             env: id,
             cold,
+            reset,
             provisioned,
             retire_at,
         } = place;
@@ -111,14 +118,16 @@ impl<R: Recorder> Sim<'_, R> {
         } else {
             0
         };
-        let duration = fm.duration.sample(&mut fs.rng_duration).0;
-        let (outcome, run) = if duration > fm.timeout.0 {
+        // INIT that runs inside the invocation (after a reset), under the function timeout.
+        let (init, in_invoke) = if reset { (0, init) } else { (init, 0) };
+        let busy = in_invoke + fm.duration.sample(&mut fs.rng_duration).0;
+        let (outcome, run) = if busy > fm.timeout.0 {
             (Outcome::Timeout, fm.timeout.0)
         } else if poisoned || (fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate)
         {
-            (Outcome::Error, duration)
+            (Outcome::Error, busy)
         } else {
-            (Outcome::Success, duration)
+            (Outcome::Success, busy)
         };
         fs.bucket_counts.invocations += 1;
         let spill = !provisioned && fm.provisioned > 0;
@@ -131,7 +140,7 @@ impl<R: Recorder> Sim<'_, R> {
         if counted {
             fs.totals.invocations += 1;
             fs.totals.cold_starts += cold as u64;
-            fs.totals.environments_created += cold as u64;
+            fs.totals.environments_created += (cold && !reset) as u64;
             fs.totals.spillover += spill as u64;
         }
         fs.busy.inc(now, warmup);
@@ -153,14 +162,15 @@ impl<R: Recorder> Sim<'_, R> {
             cold,
             outcome,
         });
+        let init_end = now + init + in_invoke.min(run);
         if cold {
             self.rec
                 .on_env(now, id, f as u32, EnvEvent::InitStart, provisioned);
             self.rec
-                .on_env(now + init, id, f as u32, EnvEvent::InitEnd, provisioned);
+                .on_env(init_end, id, f as u32, EnvEvent::InitEnd, provisioned);
         }
         self.rec
-            .on_env(now + init, id, f as u32, EnvEvent::BusyStart, provisioned);
+            .on_env(init_end, id, f as u32, EnvEvent::BusyStart, provisioned);
         self.queue.push_complete(now + init + run, id, inv);
     }
 
@@ -223,10 +233,11 @@ impl<R: Recorder> Sim<'_, R> {
             if unreserved {
                 self.unreserved_used -= 1;
             }
-            // After a timeout the environment is discarded (docs/platform.md "Execution
-            // environments").
+            // After a timeout the environment is reset in place: it stays, and its next
+            // invocation runs INIT again inside the invocation, under the function timeout
+            // (docs/platform.md "Execution environments"). No new environment, no token.
             let retire_at = call.retire_at;
-            if call.outcome == Outcome::Timeout || now >= retire_at {
+            if now >= retire_at {
                 self.envs.free(id);
                 self.rec
                     .on_env(now, id, call.func, EnvEvent::Reclaimed, false);
@@ -237,6 +248,7 @@ impl<R: Recorder> Sim<'_, R> {
                     env: id,
                     reclaim_at,
                     retire_at,
+                    reset: call.outcome == Outcome::Timeout,
                 });
             }
         }
