@@ -74,3 +74,49 @@ load = { kind = "constant", rps = 1500 }
     );
     common::assert_run_conserved(&out.summary);
 }
+
+fn init_limit(init: &str) -> String {
+    format!(
+        r#"
+name = "init-limit"
+duration = "60s"
+[[functions]]
+name = "f"
+timeout = "3s"
+init = "{init}"
+duration = "100ms"
+[[traffic]]
+function = "f"
+arrivals = "uniform"
+load = {{ kind = "constant", rps = 1 }}
+"#
+    )
+}
+
+#[test]
+fn an_init_past_the_10s_limit_reruns_inside_the_invocation_and_times_out() {
+    // A 15 s INIT is cut at the 10 s limit, then runs again inside the first invocation under
+    // the 3 s timeout: every cold start fails after 10 + 3 = 13 s, and the reset environment's
+    // next invocation re-runs INIT under the timeout and fails after 3 s. Closed form: at one
+    // request per second, an environment's first use holds it 13 s, so exactly 13 environments
+    // are created; no request succeeds. (Without the limit: 16 environments, all succeed.)
+    let (out, _) = run(&init_limit("15s"));
+    let f = out.summary.function("f").unwrap();
+    assert_eq!(f.succeeded, 0);
+    assert_eq!(f.timed_out, f.invocations - f.in_flight);
+    assert_eq!(f.environments_created, 13);
+    assert_eq!(f.cold_starts, f.invocations, "every invocation runs INIT");
+    // Billed per invocation: the 3 s under the timeout (INIT of the failed first phase is
+    // billed too, since `bill_init`): first uses 13 s, reuses 3 s.
+    let billed_s = f.duration_ms.mean / 1000.0;
+    assert!((3.0..=13.0).contains(&billed_s), "{billed_s}");
+    common::assert_run_conserved(&out.summary);
+
+    // Under the limit: an 8 s INIT completes before the invocation and all succeed; each
+    // first use holds an environment 8.1 s, so 9 environments (ceil(8.1)).
+    let (out, _) = run(&init_limit("8s"));
+    let f = out.summary.function("f").unwrap();
+    assert_eq!(f.succeeded, f.requests - f.in_flight);
+    assert_eq!(f.timed_out, 0);
+    assert_eq!(f.environments_created, 9);
+}

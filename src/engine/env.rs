@@ -67,6 +67,14 @@ pub(super) struct Invocation {
     pub outcome: Outcome,
 }
 
+/// INIT of an on-demand environment is limited to 10 s; past it, Lambda runs INIT again inside
+/// the first invocation, under the function timeout. Provisioned (and SnapStart) INIT may take
+/// the higher of 130 s and the function timeout, and happens before t = 0 here.
+/// Source: "Init phase" of
+/// <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>
+/// (docs/platform.md "Execution environments").
+pub(super) const ON_DEMAND_INIT_LIMIT: u64 = 10_000_000;
+
 impl<R: Recorder> Sim<'_, R> {
     /// Provisioned environments are initialized before t = 0 and take no scaling tokens.
     pub(super) fn create_provisioned(&mut self) {
@@ -118,8 +126,15 @@ impl<R: Recorder> Sim<'_, R> {
         } else {
             0
         };
-        // INIT that runs inside the invocation (after a reset), under the function timeout.
-        let (init, in_invoke) = if reset { (0, init) } else { (init, 0) };
+        // INIT that runs inside the invocation, under the function timeout: after a reset,
+        // and after an on-demand INIT that hit its limit (the limit is spent first).
+        let (init, in_invoke) = if reset {
+            (0, init)
+        } else if init > ON_DEMAND_INIT_LIMIT {
+            (ON_DEMAND_INIT_LIMIT, init)
+        } else {
+            (init, 0)
+        };
         let busy = in_invoke + fm.duration.sample(&mut fs.rng_duration).0;
         let (outcome, run) = if busy > fm.timeout.0 {
             (Outcome::Timeout, fm.timeout.0)
