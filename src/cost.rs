@@ -96,6 +96,7 @@ mod tests {
             reserved: None,
             provisioned: prov,
             error_rate: 0.0,
+            cpu_factor: 1.0,
         }
     }
 

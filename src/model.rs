@@ -5,6 +5,7 @@
 use crate::dist::{load_empirical, DistSpec, Sampler};
 use crate::error::{Error, KeyPath};
 use crate::load::{LoadSpec, Profile, TraceData};
+use crate::presets;
 use crate::scenario::{
     Architecture, Arrivals, AsyncSpec, Invocation, Pricing, Refill, RetrySpec, Scaling, Scenario,
     SqsSpec, StreamSpec,
@@ -39,6 +40,22 @@ pub struct FunctionModel {
     pub provisioned: u32,
     /// Probability that an invocation ends in a function error.
     pub error_rate: f64,
+    /// Factor on sampled `duration` and `init` for the CPU that memory buys:
+    /// (1 - cpu_bound) + cpu_bound x [`presets::cpu_slowdown`]; exactly 1 when `cpu_bound` is 0.
+    pub cpu_factor: f64,
+}
+
+impl FunctionModel {
+    /// A sampled duration or INIT (µs, measured at the reference memory) at this function's
+    /// memory.
+    #[inline]
+    pub fn at_memory(&self, us: u64) -> u64 {
+        if self.cpu_factor == 1.0 {
+            us
+        } else {
+            (us as f64 * self.cpu_factor).round() as u64
+        }
+    }
 }
 
 /// A traffic source with its rate profile and invocation settings resolved.
@@ -174,6 +191,16 @@ impl Model {
                 reserved: f.reserved_concurrency,
                 provisioned: f.provisioned_concurrency,
                 error_rate: f.error_rate,
+                cpu_factor: if f.cpu_bound == 0.0 {
+                    1.0
+                } else {
+                    let slow = presets::cpu_slowdown(
+                        f.memory_mb,
+                        f.duration_reference_mb.unwrap_or(f.memory_mb),
+                        f.threads,
+                    );
+                    (1.0 - f.cpu_bound) + f.cpu_bound * slow
+                },
             });
         }
         let mut sources = Vec::with_capacity(s.traffic.len());

@@ -160,6 +160,27 @@ pub const BURST_INTERVAL: Micros = Micros::from_secs(60);
 /// Requests per second allowed per unit of account concurrency. Source: docs/platform.md "Concurrency limits".
 pub const RPS_LIMIT_FACTOR: u32 = 10;
 
+/// Memory that buys one vCPU, MB: Lambda allocates CPU in proportion to memory, one vCPU
+/// (one vCPU-second of credit per second) at 1,769 MB.
+/// Source: docs/platform.md "Memory and CPU",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>.
+pub const MB_PER_VCPU: f64 = 1769.0;
+/// Most vCPUs of a function (at 10,240 MB).
+/// Source: <https://aws.amazon.com/blogs/aws/new-for-aws-lambda-functions-with-up-to-10-gb-of-memory-and-6-vcpus/>.
+pub const MAX_VCPUS: f64 = 6.0;
+
+/// vCPUs that `memory_mb` buys: memory / 1,769, at most 6.
+pub fn vcpus(memory_mb: u32) -> f64 {
+    (memory_mb as f64 / MB_PER_VCPU).min(MAX_VCPUS)
+}
+
+/// How much longer the CPU work of code using `threads` threads takes at `memory_mb` than at
+/// `reference_mb`: min(vCPU(reference), threads) / min(vCPU(memory), threads).
+pub fn cpu_slowdown(memory_mb: u32, reference_mb: u32, threads: u32) -> f64 {
+    let t = threads.max(1) as f64;
+    vcpus(reference_mb).min(t) / vcpus(memory_mb).min(t)
+}
+
 /// us-east-1 list prices. Source: docs/platform.md "Prices".
 pub mod prices {
     /// USD per million requests.

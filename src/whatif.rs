@@ -184,7 +184,7 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
 /// spread over the run.
 pub fn offered_load(model: &Model, f: usize) -> f64 {
     let fm = &model.functions[f];
-    let duration_s = fm.duration.mean_secs().min(fm.timeout.as_secs_f64());
+    let duration_s = (fm.duration.mean_secs() * fm.cpu_factor).min(fm.timeout.as_secs_f64());
     let load: f64 = model
         .sources
         .iter()
@@ -199,7 +199,7 @@ pub fn offered_load(model: &Model, f: usize) -> f64 {
         })
         .sum();
     let run_s = model.duration.as_secs_f64().max(1e-6);
-    load * (1.0 + fm.init.mean_secs() / run_s)
+    load * (1.0 + fm.init.mean_secs() * fm.cpu_factor / run_s)
 }
 
 /// The provisioned counts worth comparing with this run's: none at all, and enough for `mean`

@@ -120,3 +120,174 @@ fn an_init_past_the_10s_limit_reruns_inside_the_invocation_and_times_out() {
     assert_eq!(f.timed_out, 0);
     assert_eq!(f.environments_created, 9);
 }
+
+/// Mean of a lognormal given its median and p99: median x exp(sigma^2 / 2), sigma =
+/// ln(p99 / median) / z(0.99).
+fn lognormal_mean(median_ms: f64, p99_ms: f64) -> f64 {
+    let sigma = (p99_ms / median_ms).ln() / 2.326_347_874;
+    median_ms * (sigma * sigma / 2.0).exp()
+}
+
+/// The closed form of the issue, written out independently of the engine: vCPU(m) =
+/// min(m / 1769, 6); the CPU-bound share scales by min(vCPU(ref), threads) / min(vCPU(m),
+/// threads).
+fn closed_form_factor(mem: f64, reference: f64, threads: f64, cpu_bound: f64) -> f64 {
+    let v = |m: f64| (m / 1769.0).min(6.0);
+    (1.0 - cpu_bound) + cpu_bound * v(reference).min(threads) / v(mem).min(threads)
+}
+
+fn memory_run(mem: u32, threads: u32, cpu_bound: f64) -> f64 {
+    let (out, _) = run(&format!(
+        r#"
+name = "mem"
+duration = "600s"
+[[functions]]
+name = "f"
+memory_mb = {mem}
+timeout = "30s"
+init = "0ms"
+duration = {{ dist = "lognormal", median = "100ms", p99 = "300ms" }}
+cpu_bound = {cpu_bound}
+duration_reference_mb = 1769
+threads = {threads}
+[[traffic]]
+function = "f"
+load = {{ kind = "constant", rps = 50 }}
+"#
+    ));
+    let f = out.summary.function("f").unwrap();
+    assert!(f.invocations > 25_000);
+    f.duration_ms.mean
+}
+
+#[test]
+fn memory_scales_the_cpu_bound_share_of_duration_as_the_closed_form() {
+    // Mean billed duration (30,000 lognormal samples: standard error 0.3 %; billing rounds each
+    // up to the next ms, +0.5 ms on average) against the closed form at 512 MB (1 thread),
+    // 3,538 MB (2 threads: 2 vCPUs used) and 10,240 MB (8 threads: capped at 6 vCPUs).
+    let base = lognormal_mean(100.0, 300.0);
+    for (mem, threads) in [(512u32, 1u32), (3538, 2), (10240, 8), (3538, 1)] {
+        let want = base * closed_form_factor(mem as f64, 1769.0, threads as f64, 0.8) + 0.5;
+        let got = memory_run(mem, threads, 0.8);
+        assert!(
+            (got / want - 1.0).abs() < 0.02,
+            "{mem} MB, {threads} threads: mean {got:.2} ms, closed form {want:.2} ms"
+        );
+    }
+    // cpu_bound = 0 (the default): memory changes no duration.
+    let got = memory_run(512, 1, 0.0);
+    assert!((got / (base + 0.5) - 1.0).abs() < 0.02, "{got}");
+}
+
+#[test]
+fn memory_keys_are_bounded() {
+    for (key, value) in [
+        ("cpu_bound", "1.5"),
+        ("cpu_bound", "nan"),
+        ("duration_reference_mb", "64"),
+        ("threads", "0"),
+        ("threads", "5000"),
+    ] {
+        let toml = format!(
+            "name = \"x\"\nduration = \"60s\"\n[[functions]]\nname = \"f\"\nduration = \"1s\"\n{key} = {value}\n"
+        );
+        let e = load_str(&toml, Path::new("x.toml"), &[]).unwrap_err();
+        assert!(e.to_string().contains(key), "{key} = {value}: {e}");
+    }
+}
+
+#[test]
+fn async_events_to_a_switched_off_function_leave_at_maximum_event_age() {
+    // Reserved concurrency 0 throttles every try; Lambda keeps a throttled async event for
+    // maximum_event_age (60 s here), then sends it to the DLQ. Throttle retries come at
+    // 1, 3, 7, 15, 31 s (doubling delays); the next would be at 63 s, after the maximum age,
+    // so the event leaves at 60 s itself, not at its last try (31 s). Closed form: 10 events/s
+    // evenly spaced; the DLQ receives nothing before 60 s and then 10 per second; the events
+    // of the last 60 s are still waiting at the end.
+    let (out, rows) = run(r#"
+name = "off"
+duration = "300s"
+[[functions]]
+name = "f"
+duration = "100ms"
+reserved_concurrency = 0
+[[traffic]]
+function = "f"
+invocation = "async"
+arrivals = "uniform"
+load = { kind = "constant", rps = 10 }
+async = { maximum_event_age = "60s", dlq = true }
+"#);
+    let f = out.summary.function("f").unwrap();
+    assert_eq!(f.invocations, 0);
+    assert_eq!(f.throttles.reserved, f.throttles.total);
+    assert!((f.dlq as i64 - 2400).abs() <= 10, "dlq {}", f.dlq);
+    assert!(
+        (f.in_flight as i64 - 600).abs() <= 10,
+        "in flight {}",
+        f.in_flight
+    );
+    for r in rows.iter().filter(|r| r.function == Some(0)) {
+        if r.start.0 < 60_000_000 {
+            assert_eq!(r.dead_letters, 0, "at {}", r.start);
+        } else {
+            assert!(
+                (9..=11).contains(&r.dead_letters),
+                "at {}: {}",
+                r.start,
+                r.dead_letters
+            );
+        }
+    }
+    common::assert_run_conserved(&out.summary);
+}
+
+#[test]
+fn event_source_mappings_do_not_invoke_a_switched_off_function() {
+    // Reserved concurrency 0: SQS and stream pollers do not invoke the function, so there is
+    // no invocation and no throttle; every message and record waits (in flight at the end).
+    for (kind, extra) in [("sqs", ""), ("stream", "stream = { shards = 2 }\n")] {
+        let (out, _) = run(&format!(
+            r#"
+name = "off"
+duration = "120s"
+[[functions]]
+name = "f"
+duration = "100ms"
+reserved_concurrency = 0
+[[traffic]]
+function = "f"
+invocation = "{kind}"
+arrivals = "uniform"
+load = {{ kind = "constant", rps = 10 }}
+{extra}"#
+        ));
+        let f = out.summary.function("f").unwrap();
+        assert_eq!(f.invocations, 0, "{kind}");
+        assert_eq!(f.throttles.total, 0, "{kind}");
+        assert_eq!(f.in_flight, f.requests, "{kind}");
+        assert!(
+            (f.requests as i64 - 1200).abs() <= 1,
+            "{kind}: {}",
+            f.requests
+        );
+        common::assert_run_conserved(&out.summary);
+    }
+}
+
+#[test]
+fn provisioned_concurrency_must_leave_the_unreserved_minimum() {
+    // Account limit 1,000, no reservations: provisioned concurrency of unreserved functions may
+    // take at most 1,000 - 100 = 900.
+    let toml = |p: u32| {
+        format!(
+            "name = \"p\"\nduration = \"60s\"\n[account]\nconcurrency_limit = 1000\n[[functions]]\nname = \"a\"\nduration = \"1s\"\nprovisioned_concurrency = {p}\n"
+        )
+    };
+    assert!(load_str(&toml(900), Path::new("p.toml"), &[]).is_ok());
+    let e = load_str(&toml(901), Path::new("p.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("provisioned_concurrency"), "{e}");
+    assert!(e.contains("unreserved_minimum"), "{e}");
+}

@@ -21,6 +21,14 @@ pub(super) enum Pool {
 }
 
 impl<R: Recorder> Sim<'_, R> {
+    /// Reserved concurrency 0 switches function `f` off: every invocation is throttled, and
+    /// its SQS and stream event source mappings do not invoke it (their messages and records
+    /// wait). Source: "Configuring reserved concurrency",
+    /// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html>.
+    pub(super) fn switched_off(&self, f: usize) -> bool {
+        self.funcs[f].pool == Pool::Reserved(0)
+    }
+
     /// One try to invoke function `f`: admission, then a warm or cold start.
     /// Returns the throttle reason when the attempt was refused.
     pub(super) fn attempt(&mut self, f: usize, caller: Caller) -> Result<(), ThrottleReason> {

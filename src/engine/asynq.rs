@@ -7,8 +7,13 @@
 //!   then 2 minutes after the failure.
 //! - An event that runs out of retries or of age goes to the DLQ / on-failure destination when
 //!   `dlq = true` (counted `dlq`, column DeadLetters), else it is dropped (counted `dropped`,
-//!   AsyncEventsDropped). It leaves at the moment its next try would come too late: no event is
-//!   ever tried after its maximum age.
+//!   AsyncEventsDropped). An event whose next try would come after its maximum age leaves at
+//!   `maximum_event_age` itself (it waits in the queue until then), never tried after it.
+//! - A function with reserved concurrency 0 throttles every try: its events wait, are retried
+//!   with the growing delay and leave at their maximum age (to the DLQ, or dropped), as Lambda
+//!   retains throttled async events for up to `maximum_event_age`
+//!   (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>,
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html>).
 //!
 //! Each waiting event is one timer in the engine's slab, so the "queue" holds exactly the
 //! events waiting for their next try; a new event is tried at once (Lambda's pollers keep up
@@ -36,6 +41,8 @@ pub struct AsyncEvent {
     pub error_retries: u8,
     /// Throttles met so far.
     pub throttles: u8,
+    /// The timer that carries it is its expiry at `maximum_event_age`, not a try.
+    pub expire: bool,
 }
 
 impl AsyncEvent {
@@ -46,6 +53,7 @@ impl AsyncEvent {
             arrival,
             error_retries: 0,
             throttles: 0,
+            expire: false,
         }
     }
 }
@@ -82,29 +90,38 @@ impl<R: Recorder> Sim<'_, R> {
                 throttles: e.throttles.saturating_add(1),
                 ..e
             };
-            self.async_later(next, delay, false);
+            self.async_later(next, delay);
         }
     }
 
-    /// Schedules the event's next try after `delay`, or gives it up when that would be past
-    /// its maximum age.
-    fn async_later(&mut self, e: AsyncEvent, delay: u64, ran: bool) {
+    /// Schedules the event's next try after `delay`; when that would be past its maximum age,
+    /// the event waits until the maximum age and leaves then.
+    fn async_later(&mut self, e: AsyncEvent, delay: u64) {
         let spec = &self.m.sources[e.source as usize].async_;
-        let at = self.now + delay;
+        let mut at = self.now + delay;
+        let mut e = e;
         if at - e.arrival > spec.maximum_event_age.0 {
-            let end = if spec.dlq { End::Dlq } else { End::Dropped };
-            let f = self.function_of(e.source);
-            self.finish_request(f, e.arrival, end, ran);
-            return;
+            at = (e.arrival + spec.maximum_event_age.0).max(self.now);
+            e.expire = true;
         }
         self.async_queue(e.source).waiting += 1;
         self.push_timer(at, Timer::Async(e));
     }
 
-    /// A waiting event's delay ended: it is tried again (a retry).
+    /// A waiting event's delay ended: it is tried again (a retry), or it reached its maximum
+    /// age and leaves (to the DLQ / on-failure destination, or dropped).
     pub(super) fn async_timer(&mut self, e: AsyncEvent) {
         self.async_queue(e.source).waiting -= 1;
         let f = self.function_of(e.source);
+        if e.expire {
+            let end = if self.m.sources[e.source as usize].async_.dlq {
+                End::Dlq
+            } else {
+                End::Dropped
+            };
+            self.finish_request(f, e.arrival, end, false);
+            return;
+        }
         self.funcs[f].bucket_counts.retries += 1;
         if e.arrival >= self.warmup {
             self.funcs[f].totals.retries += 1;
@@ -134,6 +151,6 @@ impl<R: Recorder> Sim<'_, R> {
             error_retries: e.error_retries + 1,
             ..e
         };
-        self.async_later(next, ERROR_RETRY_STEP.0 * next.error_retries as u64, true);
+        self.async_later(next, ERROR_RETRY_STEP.0 * next.error_retries as u64);
     }
 }

@@ -122,7 +122,7 @@ impl<R: Recorder> Sim<'_, R> {
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         let init = if cold {
-            fm.init.sample(&mut fs.rng_init).0
+            fm.at_memory(fm.init.sample(&mut fs.rng_init).0)
         } else {
             0
         };
@@ -135,7 +135,7 @@ impl<R: Recorder> Sim<'_, R> {
         } else {
             (init, 0)
         };
-        let busy = in_invoke + fm.duration.sample(&mut fs.rng_duration).0;
+        let busy = in_invoke + fm.at_memory(fm.duration.sample(&mut fs.rng_duration).0);
         let (outcome, run) = if busy > fm.timeout.0 {
             (Outcome::Timeout, fm.timeout.0)
         } else if poisoned || (fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate)

@@ -103,6 +103,9 @@ impl<R: Recorder> Sim<'_, R> {
     pub(super) fn sqs_pump(&mut self, source: u32) {
         let now = self.now;
         let f = self.function_of(source);
+        if self.switched_off(f) {
+            return;
+        }
         loop {
             let q = self.mapping(source);
             if q.active >= q.limit || q.visible.is_empty() {

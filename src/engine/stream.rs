@@ -140,6 +140,9 @@ impl<R: Recorder> Sim<'_, R> {
                 None => return,
             }
         }
+        if self.switched_off(self.function_of(source)) {
+            return;
+        }
         let b = self.new_batch(source, lane);
         let SourceKind::Stream(st) = &mut self.sources[source as usize].kind else {
             unreachable!()

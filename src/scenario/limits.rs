@@ -69,6 +69,9 @@ pub const ACCOUNT_CONCURRENCY: IntRange = IntRange::new(1, MAX_ACCOUNT_LIMIT as 
 pub const RPS_LIMIT_FACTOR: IntRange = IntRange::new(0, 1000);
 /// `functions.memory_mb`: 128 MB to 10,240 MB.
 pub const MEMORY_MB: IntRange = IntRange::new(128, 10_240);
+/// `functions.threads`: vCPUs the code can use; Lambda gives at most 6, more threads are
+/// allowed (they gain nothing past the vCPUs).
+pub const THREADS: IntRange = IntRange::new(1, 1024);
 /// `retry.max_attempts`.
 pub const RETRY_MAX_ATTEMPTS: IntRange = IntRange::new(1, 20);
 /// `retry.clients`: each client holds a few hundred bytes of state, so a million is ample for

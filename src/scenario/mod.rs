@@ -234,6 +234,29 @@ pub struct Function {
     /// An environment is retired after this age, once idle (default 2h).
     #[serde(default = "default_max_lifetime")]
     pub max_lifetime: Micros,
+    /// Share of `duration` and `init` that is CPU work and speeds up with the CPU that memory
+    /// buys, 0..1 (default 0: memory changes no duration).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(min = 0, max = 1))]
+    pub cpu_bound: f64,
+    /// Memory in MB at which `duration` and `init` were measured (default `memory_mb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = lim::MEMORY_MB.min, max = lim::MEMORY_MB.max))]
+    pub duration_reference_mb: Option<u32>,
+    /// vCPUs the code can use at once (default 1: single-threaded).
+    #[serde(default = "default_threads", skip_serializing_if = "is_one")]
+    #[schemars(range(min = lim::THREADS.min, max = lim::THREADS.max))]
+    pub threads: u32,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+fn is_one(v: &u32) -> bool {
+    *v == 1
+}
+fn default_threads() -> u32 {
+    1
 }
 
 fn default_runtime() -> String {

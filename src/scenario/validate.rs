@@ -197,6 +197,26 @@ pub fn validate(s: &Scenario) -> R {
                 format!("must be between 1s and 15m, got {}", f.timeout),
             );
         }
+        if !(0.0..=1.0).contains(&f.cpu_bound) {
+            return fail(
+                fk("cpu_bound"),
+                format!("must be a share in 0..=1, got {}", f.cpu_bound),
+            );
+        }
+        if let Some(r) = f.duration_reference_mb {
+            if !lim::MEMORY_MB.contains(r) {
+                return fail(
+                    fk("duration_reference_mb"),
+                    format!("{}, got {r}", lim::MEMORY_MB.message()),
+                );
+            }
+        }
+        if !lim::THREADS.contains(f.threads) {
+            return fail(
+                fk("threads"),
+                format!("{}, got {}", lim::THREADS.message(), f.threads),
+            );
+        }
         if !(0.0..=1.0).contains(&f.error_rate) {
             return fail(
                 fk("error_rate"),
@@ -267,8 +287,12 @@ pub fn validate(s: &Scenario) -> R {
             );
         }
     }
+    // Provisioned concurrency of functions without a reservation comes out of the unreserved
+    // pool, which must keep account.unreserved_minimum (100) for on-demand use: "Configuring
+    // provisioned concurrency",
+    // <https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html>.
     let pool = a.concurrency_limit as u64 - reserved_total;
-    if unreserved_provisioned > pool {
+    if unreserved_provisioned + a.unreserved_minimum as u64 > pool {
         let i = s
             .functions
             .iter()
@@ -276,7 +300,7 @@ pub fn validate(s: &Scenario) -> R {
             .unwrap_or(0);
         return fail(
             KeyPath::function(i, "provisioned_concurrency"),
-            format!("provisioned concurrency of functions without a reservation totals {unreserved_provisioned}, more than the unreserved pool of {pool}"),
+            format!("provisioned concurrency of functions without a reservation totals {unreserved_provisioned}, leaving {} of the unreserved pool of {pool}; at least account.unreserved_minimum = {} must stay unreserved", pool as i64 - unreserved_provisioned as i64, a.unreserved_minimum),
         );
     }
     let mut expected_requests = 0.0;
