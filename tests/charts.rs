@@ -44,6 +44,9 @@ reserved_concurrency = 50
 [[functions]]
 name = "gamma"
 duration = { dist = "exponential", mean = "2s" }
+# Retired 5 s after creation once idle: replacements drain the 500 burst, so all three
+# throttle reasons appear (a timeout no longer costs a scaling token).
+max_lifetime = "5s"
 [[functions]]
 name = "delta"
 duration = { dist = "exponential", mean = "50ms" }

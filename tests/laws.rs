@@ -390,8 +390,9 @@ load = { kind = "constant", rps = 500 }
 fn timeouts_fail_and_reset_the_environment() {
     // Every invocation lasts 2 s against a 1 s timeout: all time out, and since a timed-out
     // environment is reset (its next invocation runs INIT again) every invocation is a cold
-    // start, on the same few environments: 10/s of 1 s invocations need 10 (+1 at the
-    // instant one ends and the next arrives), never one per invocation.
+    // start, on the same few environments: an environment's first use holds it INIT (at most
+    // 300 ms) + 1 s, later ones 1 s (INIT runs inside the invocation, under the timeout), so
+    // 10/s need at most ceil(10 x 1.3) = 13, never one per invocation.
     let (out, _) = run(r#"
 name = "to"
 duration = "60s"
@@ -407,7 +408,7 @@ load = { kind = "constant", rps = 10 }
     let f = out.summary.function("f").unwrap();
     assert_eq!(f.timed_out, f.invocations - f.in_flight);
     assert_eq!(f.cold_starts, f.invocations);
-    assert!(f.environments_created <= 11, "{}", f.environments_created);
+    assert!(f.environments_created <= 13, "{}", f.environments_created);
     assert_eq!(f.succeeded, 0);
     conservation(&out);
 }
