@@ -434,3 +434,31 @@ fn shell_word(p: &Path) -> String {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page narrates the run it draws (one simulation): the same text as `explain`, which
+    /// simulates on its own, for the same settings; and the page's throttles are that run's.
+    #[test]
+    fn the_page_narration_is_explain_of_the_same_run() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/async-backlog.toml"
+        ));
+        let session = Session::new(Some(path)).unwrap();
+        let v = session.run(&["seed=3".into()], &[]);
+        assert_eq!(v["ok"], true, "{v}");
+        let (_, model) = session.load(&["seed=3".parse().unwrap()]).unwrap();
+        let alone = crate::explain::explain(&model, path, &ExplainOptions::default()).unwrap();
+        assert_eq!(v["narration"].as_str().unwrap(), alone);
+        let throttles = simulate(&model, &mut crate::stats::NoRecorder)
+            .summary
+            .account
+            .throttles
+            .total;
+        assert!(throttles > 0);
+        assert_eq!(v["throttles"], throttles);
+    }
+}
