@@ -35,7 +35,8 @@ fn summary(scenario: &Path, dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
-/// Splits the narration into (function name, timeline lines, totals lines).
+/// Splits the narration into (function name, timeline lines, totals lines); the demand line
+/// under a function's heading is neither.
 fn sections(text: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
     for line in text.lines() {
@@ -49,7 +50,7 @@ fn sections(text: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
                 || (!sec.2.is_empty() && !t.is_empty())
             {
                 sec.2.push(line.to_string());
-            } else if !t.is_empty() {
+            } else if !t.is_empty() && !t.starts_with("Demand (Little's law):") {
                 sec.1.push(line.to_string());
             }
         }

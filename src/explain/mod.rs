@@ -6,21 +6,26 @@
 //!
 //! 1. consecutive buckets with the same *story* are joined: the same set of throttle reasons,
 //!    the same "cold-start wave", "scaling budget empty", spillover and backlog flags, and a load
-//!    within Poisson noise or 25 % of the segment's mean;
+//!    (attempts, and new arrivals apart) within Poisson noise or 25 % of the segment's mean, so
+//!    a drop in arrivals behind steady batches from a backlog starts a new line;
 //! 2. while a function has more segments than its line budget, the two neighbours whose
 //!    boundary matters least (fewest differing flags, smallest load change, shortest segment)
 //!    are joined. So a one-second wave of 3000 cold starts at t = 0 keeps its own line, and
 //!    a flapping trickle of idle-reclaim cold starts does not.
 //!
-//! Each segment line names the change (load rises / falls) and the throttles by reason with the
-//! reason spelt out (burst quota used up, account limit reached, reservation reached, rate
-//! limit). A totals paragraph per function closes the story; without `--from/--to` its numbers
-//! are the summary's (the same as summary.json).
+//! Each function opens with its demand (Little's law: new arrivals x mean duration =
+//! concurrency needed) against the limit that binds. Each segment line names the change in new
+//! arrivals (retries counted apart), the throttles by reason with the reason spelt out (burst
+//! quota used up, account limit reached, reservation reached, rate limit), the limit reached
+//! by name, and why a backlog is not draining. A totals paragraph per function closes the
+//! story; without `--from/--to` its numbers are the summary's (the same as summary.json).
 //!
-//! Files: this one runs the scenario and keeps the window's rows ([`WindowRecorder`]);
-//! `segment.rs` cuts them into segments; `wording.rs` writes the sentences.
+//! Files: this one runs the scenario and keeps the window's rows ([`Narrator`], a recorder);
+//! `segment.rs` cuts them into segments; `wording.rs` writes the sentences; `why.rs` finds the
+//! binding limit, the demand and the reason a backlog waits.
 
 mod segment;
+mod why;
 mod wording;
 
 use crate::error::{Error, KeyPath};
@@ -28,11 +33,12 @@ use crate::model::Model;
 use crate::run::simulate;
 use crate::scenario::{Invocation, Refill, Scaling};
 use crate::stats::summary::FunctionSummary;
-use crate::stats::{BucketRow, Recorder, TokensKept};
+use crate::stats::{BucketRow, Recorder, Summary, TokensKept};
 use crate::time::Micros;
 use segment::*;
 use std::fmt::Write as _;
 use std::path::Path;
+use why::demand_line;
 use wording::*;
 
 pub use wording::reason_text;
@@ -119,88 +125,143 @@ impl Recorder for WindowRecorder {
 
 /// Runs the model and returns the narration. `file` names the scenario in error messages.
 pub fn explain(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<String, Error> {
-    let selected: Vec<usize> = match &opts.function {
-        Some(name) => match model.functions.iter().position(|f| &f.name == name) {
-            Some(i) => vec![i],
-            None => {
-                let names: Vec<&str> = model.functions.iter().map(|f| f.name.as_str()).collect();
-                return Err(Error::input(
-                    file,
-                    KeyPath::parse("--function"),
-                    format!(
-                        "no function named {name:?} in this scenario (functions: {})",
-                        names.join(", ")
-                    ),
-                ));
-            }
-        },
-        None => (0..model.functions.len()).collect(),
-    };
-    let from = opts.from.unwrap_or(Micros::ZERO);
-    let to = opts.to.unwrap_or(model.duration).min(model.duration);
-    if from >= to {
-        return Err(Error::input(
-            file,
-            KeyPath::parse("--from"),
-            format!(
-                "the window {from}..{to} is empty (the run lasts {}; --from must be before --to)",
-                model.duration
-            ),
-        ));
-    }
-    let mut rec = WindowRecorder {
-        // Every function: a throttle for the account limit names who holds the pool.
-        functions: (0..model.functions.len()).collect(),
-        from,
-        to,
-        rows: vec![Vec::new(); model.functions.len()],
-        width: model.bucket,
-    };
-    let out = simulate(model, &mut rec);
-    let width = rec.width;
-    let whole_run = from == Micros::ZERO && to == model.duration;
+    let mut narrator = Narrator::new(model, file, opts)?;
+    let out = simulate(model, &mut narrator);
+    Ok(narrator.finish(model, &out.summary))
+}
 
-    let mut text = String::new();
-    let _ = writeln!(text, "{}", header(model, from, to, whole_run));
-    if width != model.bucket {
-        let _ = writeln!(
-            text,
-            "(a long run: the timeline reads {width} steps, {} buckets joined in each)",
-            width.0 / model.bucket.0.max(1)
-        );
+/// The narration as a [`Recorder`]: keeps the window's rows while a run goes on, so a caller
+/// that runs the model anyway (the interactive page) narrates that same run instead of
+/// simulating it twice. [`explain`] is `new`, a run, then [`Narrator::finish`].
+pub struct Narrator {
+    selected: Vec<usize>,
+    from: Micros,
+    to: Micros,
+    rec: WindowRecorder,
+}
+
+impl Recorder for Narrator {
+    fn bucket(&mut self, rows: &[BucketRow]) {
+        self.rec.bucket(rows);
     }
-    let budget = (LINE_BUDGET / selected.len()).clamp(3, FUNCTION_BUDGET);
-    for &f in &selected {
-        let fm = &model.functions[f];
-        let mine: Vec<&BucketRow> = rec.rows[f].iter().collect();
-        let _ = writeln!(text, "\n{}", function_heading(model, f));
-        let segments = merge_to_budget(segment(&mine, width), budget);
-        let peak = mine.iter().map(|r| r.concurrency_max).max().unwrap_or(0);
-        let mut prev_rate: Option<f64> = None;
-        let mut story = Story {
-            model,
-            f,
-            width,
-            run_peak: peak,
-            explained: [false; 4],
+}
+
+impl Narrator {
+    /// Checks the options against the model (function name, window) before a run.
+    pub fn new(model: &Model, file: &Path, opts: &ExplainOptions) -> Result<Narrator, Error> {
+        let selected: Vec<usize> = match &opts.function {
+            Some(name) => match model.functions.iter().position(|f| &f.name == name) {
+                Some(i) => vec![i],
+                None => {
+                    let names: Vec<&str> =
+                        model.functions.iter().map(|f| f.name.as_str()).collect();
+                    return Err(Error::input(
+                        file,
+                        KeyPath::parse("--function"),
+                        format!(
+                            "no function named {name:?} in this scenario (functions: {})",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            },
+            None => (0..model.functions.len()).collect(),
         };
-        for s in &segments {
-            let rows = &mine[s.first..s.last + 1];
-            let holder = pool_holder(model, &rec.rows, f, s.first..s.last + 1);
+        let from = opts.from.unwrap_or(Micros::ZERO);
+        let to = opts.to.unwrap_or(model.duration).min(model.duration);
+        if from >= to {
+            return Err(Error::input(
+                file,
+                KeyPath::parse("--from"),
+                format!(
+                    "the window {from}..{to} is empty (the run lasts {}; --from must be before --to)",
+                    model.duration
+                ),
+            ));
+        }
+        let rec = WindowRecorder {
+            // Every function: a throttle for the account limit names who holds the pool.
+            functions: (0..model.functions.len()).collect(),
+            from,
+            to,
+            rows: vec![Vec::new(); model.functions.len()],
+            width: model.bucket,
+        };
+        Ok(Narrator {
+            selected,
+            from,
+            to,
+            rec,
+        })
+    }
+
+    /// The narration of the run this narrator recorded; `summary` is that run's summary.
+    pub fn finish(self, model: &Model, summary: &Summary) -> String {
+        let Narrator {
+            selected,
+            from,
+            to,
+            rec,
+        } = self;
+        let width = rec.width;
+        let whole_run = from == Micros::ZERO && to == model.duration;
+
+        let mut text = String::new();
+        let _ = writeln!(text, "{}", header(model, from, to, whole_run));
+        if width != model.bucket {
             let _ = writeln!(
                 text,
-                "  {}",
-                narrate(&mut story, rows, prev_rate, holder.as_deref())
+                "(a long run: the timeline reads {width} steps, {} buckets joined in each)",
+                width.0 / model.bucket.0.max(1)
             );
-            prev_rate = Some(s.rate);
         }
-        if segments.is_empty() {
-            let _ = writeln!(text, "  (no buckets in this window)");
+        let budget = (LINE_BUDGET / selected.len()).clamp(3, FUNCTION_BUDGET);
+        for &f in &selected {
+            let fm = &model.functions[f];
+            let mine: Vec<&BucketRow> = rec.rows[f].iter().collect();
+            let _ = writeln!(text, "\n{}", function_heading(model, f));
+            let segments = merge_to_budget(segment(&mine, width), budget);
+            let window_secs = (to - from).as_secs_f64().max(1e-6);
+            let rate = mine.iter().map(|r| r.arrivals).sum::<u64>() as f64 / window_secs;
+            let busiest = segments
+                .iter()
+                .max_by(|a, b| a.arrivals.total_cmp(&b.arrivals))
+                .filter(|s| s.arrivals > 1.25 * rate + 1.0)
+                .map(|s| (s.arrivals, mine[s.first].start));
+            if rate > 0.0 {
+                let mut th = crate::stats::ThrottleCounts::default();
+                for r in &mine {
+                    th.add(&r.throttles);
+                }
+                let _ = writeln!(text, "{}", demand_line(model, f, rate, busiest, &th));
+            }
+            let peak = mine.iter().map(|r| r.concurrency_max).max().unwrap_or(0);
+            let mut prev_rate: Option<f64> = None;
+            let mut story = Story {
+                model,
+                f,
+                width,
+                run_peak: peak,
+                explained: [false; 4],
+            };
+            for s in &segments {
+                let rows = &mine[s.first..s.last + 1];
+                let holder = pool_holder(model, &rec.rows, f, s.first..s.last + 1);
+                let _ = writeln!(
+                    text,
+                    "  {}",
+                    narrate(&mut story, rows, prev_rate, holder.as_deref())
+                );
+                prev_rate = Some(s.arrivals);
+            }
+            if segments.is_empty() {
+                let _ = writeln!(text, "  (no buckets in this window)");
+            }
+            let fs = summary.function(&fm.name).cloned().unwrap_or_default();
+            let _ = write!(text, "{}", totals(model, f, &mine, &fs, whole_run));
         }
-        let summary = out.summary.function(&fm.name).cloned().unwrap_or_default();
-        let _ = write!(text, "{}", totals(model, f, &mine, &summary, whole_run));
+        text
     }
-    Ok(text)
 }
 
 fn header(model: &Model, from: Micros, to: Micros, whole_run: bool) -> String {

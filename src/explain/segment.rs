@@ -54,6 +54,9 @@ pub(super) struct Segment {
     pub(super) flags: u32,
     /// Mean attempts per second.
     pub(super) rate: f64,
+    /// Mean new arrivals per second (segments follow arrivals too: a drop in arrivals behind
+    /// a steady stream of batches from a backlog is a new chapter).
+    pub(super) arrivals: f64,
 }
 
 impl Segment {
@@ -62,31 +65,44 @@ impl Segment {
     }
 }
 
-/// Pass 1: join consecutive buckets with the same flags and a load within noise of the mean.
+/// Whether `n` is within noise of `mean`: Poisson noise is about sqrt(mean); 5 sigma or
+/// 25 %, whichever is larger.
+fn within_noise(n: u64, mean: f64) -> bool {
+    let tolerance = (0.25 * mean).max(5.0 * mean.sqrt()).max(2.0);
+    (n as f64 - mean).abs() <= tolerance
+}
+
+/// Pass 1: join consecutive buckets with the same flags and a load (attempts, and new
+/// arrivals) within noise of the segment's mean.
 pub(super) fn segment(rows: &[&BucketRow], bucket: Micros) -> Vec<Segment> {
     let secs = bucket.as_secs_f64().max(1e-6);
     let mut out: Vec<Segment> = Vec::new();
-    let mut sum = 0u64;
+    let (mut sum, mut arr) = (0u64, 0u64);
     for (i, r) in rows.iter().enumerate() {
         let fl = flags(r);
         let n = attempts(r);
         if let Some(s) = out.last_mut() {
-            let mean = sum as f64 / s.len() as f64;
-            // Poisson noise is about sqrt(mean); 5 sigma or 25 %, whichever is larger.
-            let tolerance = (0.25 * mean).max(5.0 * mean.sqrt()).max(2.0);
-            if s.flags == fl && (n as f64 - mean).abs() <= tolerance {
+            let len = s.len() as f64;
+            if s.flags == fl
+                && within_noise(n, sum as f64 / len)
+                && within_noise(r.arrivals, arr as f64 / len)
+            {
                 s.last = i;
                 sum += n;
+                arr += r.arrivals;
                 s.rate = sum as f64 / s.len() as f64 / secs;
+                s.arrivals = arr as f64 / s.len() as f64 / secs;
                 continue;
             }
         }
         sum = n;
+        arr = r.arrivals;
         out.push(Segment {
             first: i,
             last: i,
             flags: fl,
             rate: n as f64 / secs,
+            arrivals: r.arrivals as f64 / secs,
         });
     }
     out
@@ -97,7 +113,8 @@ pub(super) fn segment(rows: &[&BucketRow], bucket: Micros) -> Vec<Segment> {
 pub(super) fn boundary_weight(a: &Segment, b: &Segment) -> f64 {
     let flags = (a.flags ^ b.flags).count_ones() as f64;
     let load = ((a.rate + 1.0) / (b.rate + 1.0)).ln().abs();
-    (1.0 + 2.0 * flags + 3.0 * load) * (1.0 + (a.len().min(b.len()) as f64).ln())
+    let arrivals = ((a.arrivals + 1.0) / (b.arrivals + 1.0)).ln().abs();
+    (1.0 + 2.0 * flags + 3.0 * load.max(arrivals)) * (1.0 + (a.len().min(b.len()) as f64).ln())
 }
 
 /// Pass 2: join the least important boundaries until at most `budget` segments remain.
@@ -115,9 +132,11 @@ pub(super) fn merge_to_budget(mut segs: Vec<Segment>, budget: usize) -> Vec<Segm
         let b = segs.remove(best + 1);
         let a = &mut segs[best];
         let total = a.rate * a.len() as f64 + b.rate * b.len() as f64;
+        let arrivals = a.arrivals * a.len() as f64 + b.arrivals * b.len() as f64;
         a.last = b.last;
         a.flags |= b.flags;
         a.rate = total / a.len() as f64;
+        a.arrivals = arrivals / a.len() as f64;
     }
     segs
 }

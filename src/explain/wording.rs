@@ -2,7 +2,7 @@
 //! scaling budget, backlog, totals). Everything here turns numbers into words; nothing decides
 //! what a segment is.
 
-use super::segment::*;
+use super::why::*;
 use super::*;
 use crate::stats::ThrottleReason;
 
@@ -151,37 +151,42 @@ pub(super) fn narrate(
         sum.add_counts(r);
     }
     let att = sum.invocations + sum.throttles_total();
-    let rate = att as f64 / secs_len;
     let mut parts: Vec<String> = Vec::new();
-    let first_rate = attempts(rows[0]) as f64 / width.as_secs_f64().max(1e-6);
-    let last_rate = attempts(rows[rows.len() - 1]) as f64 / width.as_secs_f64().max(1e-6);
-    let w = load_word(model, f);
-    let load = match prev_rate {
-        None if att == 0 => format!("no {w}"),
-        None => format!("{w} {}", rate_text(rate)),
-        Some(p) if rate > 1.25 * p + 1.0 => format!("{w} rise to {}", rate_text(rate)),
-        Some(p) if rate + 1.0 < 0.8 * p => format!("{w} fall to {}", rate_text(rate)),
-        Some(_) => format!("{w} {}", rate_text(rate)),
+    let row_secs = width.as_secs_f64().max(1e-6);
+    let first_rate = rows[0].arrivals as f64 / row_secs;
+    let last_rate = rows[rows.len() - 1].arrivals as f64 / row_secs;
+    let rate = sum.arrivals as f64 / secs_len;
+    let u = unit(model, f);
+    let per = |r: f64| per_text(u, r);
+    // New arrivals first (they are the load the world offers), retries apart.
+    let mut load = match prev_rate {
+        _ if sum.arrivals == 0 => "no new arrivals".to_string(),
+        Some(p) if rate > 1.25 * p + 1.0 => format!("arrivals rise to {}", per(rate)),
+        Some(p) if rate + 1.0 < 0.8 * p => format!("arrivals fall to {}", per(rate)),
+        _ => format!("arrivals {}", per(rate)),
     };
-    let load = load
-        .replace("load rise ", "load rises ")
-        .replace("load fall ", "load falls ");
-    let trend = if rows.len() >= 3 && last_rate > 1.5 * first_rate + 2.0 {
-        format!(
-            " (ramping {} -> {})",
-            rate_text(first_rate),
-            rate_text(last_rate)
-        )
+    if rows.len() >= 3 && last_rate > 1.5 * first_rate + 2.0 {
+        let _ = write!(load, " (ramping {} -> {})", per(first_rate), per(last_rate));
     } else if rows.len() >= 3 && first_rate > 1.5 * last_rate + 2.0 {
-        format!(
-            " (falling {} -> {})",
-            rate_text(first_rate),
-            rate_text(last_rate)
-        )
-    } else {
-        String::new()
-    };
-    parts.push(format!("{load}{trend}, {} invocations", sum.invocations));
+        let _ = write!(load, " (falling {} -> {})", per(first_rate), per(last_rate));
+    }
+    if sum.retries > 0 {
+        let what = match u {
+            "messages" => "redelivered batches",
+            "records" => "batch retries",
+            _ => "retries",
+        };
+        let r = sum.retries as f64 / secs_len;
+        if r < 0.05 {
+            let _ = write!(load, ", plus {} {what}", sum.retries);
+        } else {
+            let _ = write!(load, ", plus {} {what}", rate_text(r));
+        }
+    }
+    if load_word(model, f) == "batches" {
+        let _ = write!(load, ", batches {}", rate_text(att as f64 / secs_len));
+    }
+    parts.push(format!("{load}, {} invocations", sum.invocations));
     if sum.cold_starts > 0 {
         parts.push(format!("{} cold starts", sum.cold_starts));
     }
@@ -220,15 +225,14 @@ pub(super) fn narrate(
         if peak == run_peak {
             c.push_str(" (peak)");
         }
-        if fm.reserved == Some(peak) {
-            c.push_str(" = its reservation");
-        } else if peak == model.account.concurrency_limit {
-            c.push_str(" = the account limit");
+        if let Some(cap) = cap_reached(model, f, peak) {
+            c.push_str(&cap);
         }
         parts.push(c);
     }
     parts.extend(scaling_budget_text(model, rows, start, end));
     parts.extend(backlog_text(rows, &sum));
+    parts.extend(backlog_why(model, f, rows, &sum));
     format!("{:>6}-{:<6} {}", secs(start), secs(end), parts.join("; "))
 }
 
@@ -253,11 +257,6 @@ pub(super) fn backlog_text(rows: &[&BucketRow], sum: &BucketRow) -> Vec<String> 
     }
     if iter_age >= 100.0 {
         parts.push(format!("iterator age up to {:.1}s", iter_age / 1e3));
-    }
-    if iter_age >= 10_000.0 && sum.errors > 0 {
-        parts.push(
-            "a failing batch blocks its shard: records behind it wait (in-order processing)".into(),
-        );
     }
     if sum.dead_letters > 0 {
         parts.push(format!(

@@ -3,7 +3,7 @@
 //! `lambdasim run --set`), answered as JSON with the numbers, charts and narration.
 
 use crate::error::Error;
-use crate::explain::{explain, ExplainOptions};
+use crate::explain::{ExplainOptions, Narrator};
 use crate::model::Model;
 use crate::output::charts::{render_svg, ChartData, QUEUES};
 use crate::output::report::summary_table;
@@ -221,14 +221,15 @@ impl Session {
                 "this run would simulate about {expected:.0} requests; the page runs at most {MAX_REQUESTS:.0} (lower the load or the duration, or use `lambdasim run`)"
             )));
         }
-        // The narration simulates the same model again: run both at once.
-        let ((out, series), narration) = rayon::join(
-            || {
-                let mut rec = SeriesRecorder(ChartSeries::default());
-                let out = simulate(&model, &mut rec);
-                (out, rec.0)
-            },
-            || explain(&model, &self.path, &ExplainOptions::default()),
+        // One run feeds both the charts and the narration (default options cannot fail
+        // on a valid model).
+        let narrator = Narrator::new(&model, &self.path, &ExplainOptions::default());
+        let mut rec = SeriesRecorder(ChartSeries::default(), narrator.ok());
+        let out = simulate(&model, &mut rec);
+        let SeriesRecorder(series, narrator) = rec;
+        let narration = narrator.map_or_else(
+            || "(no narration)".to_string(),
+            |n| n.finish(&model, &out.summary),
         );
         let d = ChartData::new(&model, &series, &out);
         let mut names = vec!["throttles", "concurrency"];
@@ -263,19 +264,22 @@ impl Session {
             "latency_p99_ms": a.latency_ms.p99,
             "cost_usd": a.cost_usd.total,
             "summary_html": summary_table(&out.summary),
-            "narration": narration.unwrap_or_else(|e| format!("(no narration: {e})")),
+            "narration": narration,
             "charts": charts,
             "command": command,
         }))
     }
 }
 
-/// Keeps the chart series of a run in memory.
-struct SeriesRecorder(ChartSeries);
+/// Keeps the chart series of a run in memory, and the narrator's rows.
+struct SeriesRecorder(ChartSeries, Option<Narrator>);
 
 impl Recorder for SeriesRecorder {
     fn bucket(&mut self, rows: &[BucketRow]) {
         self.0.push(rows);
+        if let Some(n) = &mut self.1 {
+            n.bucket(rows);
+        }
     }
 }
 
@@ -428,5 +432,33 @@ fn shell_word(p: &Path) -> String {
         s
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page narrates the run it draws (one simulation): the same text as `explain`, which
+    /// simulates on its own, for the same settings; and the page's throttles are that run's.
+    #[test]
+    fn the_page_narration_is_explain_of_the_same_run() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/async-backlog.toml"
+        ));
+        let session = Session::new(Some(path)).unwrap();
+        let v = session.run(&["seed=3".into()], &[]);
+        assert_eq!(v["ok"], true, "{v}");
+        let (_, model) = session.load(&["seed=3".parse().unwrap()]).unwrap();
+        let alone = crate::explain::explain(&model, path, &ExplainOptions::default()).unwrap();
+        assert_eq!(v["narration"].as_str().unwrap(), alone);
+        let throttles = simulate(&model, &mut crate::stats::NoRecorder)
+            .summary
+            .account
+            .throttles
+            .total;
+        assert!(throttles > 0);
+        assert_eq!(v["throttles"], throttles);
     }
 }
