@@ -4,6 +4,7 @@
 //! draws; everything about how charts look alike or reach the disk lives here.
 
 use crate::error::Error;
+use crate::stats::ThrottleReason;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -21,17 +22,93 @@ pub(crate) const FUNCTION_COLORS: [RGBColor; 6] = [
 ];
 pub(crate) const OTHER_COLOR: RGBColor = RGBColor(150, 150, 150);
 pub(crate) const ACCOUNT_COLOR: RGBColor = RGBColor(30, 30, 30);
-pub(crate) const PROCESSED_COLOR: RGBColor = RGBColor(158, 202, 225);
-pub(crate) const REASONS: [(&str, RGBColor); 4] = [
-    ("throttled: burst / scaling budget", RGBColor(214, 39, 40)),
-    ("throttled: account pool", RGBColor(255, 127, 14)),
-    ("throttled: reserved", RGBColor(148, 103, 189)),
-    ("throttled: rate limit", RGBColor(140, 86, 75)),
+/// Every named series of run charts, so that a legend label and a colour are written once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Series {
+    /// Invocations that succeeded (stacked area).
+    Succeeded,
+    /// Invocations that ended in a function error or a timeout (CloudWatch `Errors`).
+    Errors,
+    /// Throttled attempts of one reason (stacked area).
+    Throttled(ThrottleReason),
+    /// New requests (messages or records for SQS and streams): the offered load.
+    Offered,
+    /// Retries: attempts that are not new requests.
+    Retries,
+    /// A latency percentile over time (0: p50, 1: p90, 2: p99).
+    Percentile(usize),
+}
+
+/// The one table of series labels and colours: (series, legend label, colour).
+pub(crate) const SERIES: [(Series, &str, RGBColor); 11] = [
+    (
+        Series::Succeeded,
+        "invocations: succeeded",
+        RGBColor(158, 202, 225),
+    ),
+    (
+        Series::Errors,
+        "invocations: errors and timeouts",
+        RGBColor(90, 90, 90),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Burst),
+        "throttled: burst / scaling budget",
+        RGBColor(214, 39, 40),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Account),
+        "throttled: account pool",
+        RGBColor(255, 127, 14),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Reserved),
+        "throttled: reserved",
+        RGBColor(148, 103, 189),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Rate),
+        "throttled: rate limit",
+        RGBColor(140, 86, 75),
+    ),
+    (
+        Series::Offered,
+        "offered load: new requests",
+        RGBColor(0, 0, 0),
+    ),
+    (Series::Retries, "retries", RGBColor(230, 85, 13)),
+    (Series::Percentile(0), "p50", RGBColor(40, 40, 40)),
+    (Series::Percentile(1), "p90", RGBColor(255, 127, 14)),
+    (Series::Percentile(2), "p99", RGBColor(214, 39, 40)),
 ];
-pub(crate) const PCT_COLORS: [(&str, RGBColor); 3] = [
-    ("p50", RGBColor(40, 40, 40)),
-    ("p90", RGBColor(255, 127, 14)),
-    ("p99", RGBColor(214, 39, 40)),
+
+impl Series {
+    fn entry(self) -> (&'static str, RGBColor) {
+        SERIES
+            .iter()
+            .find(|e| e.0 == self)
+            .map(|e| (e.1, e.2))
+            .unwrap_or(("?", OTHER_COLOR))
+    }
+    /// The series' legend label.
+    pub(crate) fn label(self) -> &'static str {
+        self.entry().0
+    }
+    /// The series' colour.
+    pub(crate) fn color(self) -> RGBColor {
+        self.entry().1
+    }
+}
+
+/// Fewest samples in a bucket for its p50, p90 and p99 to be drawn as measured: with fewer,
+/// fewer than one sample (p99: one in a hundred) lies above the percentile, so the value is
+/// the bucket's largest sample or close to it, and the line is drawn dashed and pale.
+pub(crate) const PCT_MIN_SAMPLES: [u64; 3] = [2, 10, 100];
+/// The percentiles drawn over time.
+pub(crate) const PCTS: [Series; 3] = [
+    Series::Percentile(0),
+    Series::Percentile(1),
+    Series::Percentile(2),
 ];
 pub(crate) const GRID_BOLD: RGBColor = RGBColor(210, 210, 210);
 pub(crate) const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
@@ -306,6 +383,12 @@ pub(crate) fn group_levels(levels: &[(String, RGBColor, u32)]) -> Vec<(String, R
 /// `c` at opacity `a` over white, as an opaque color (legend marks match the fill).
 pub(crate) fn pale(c: RGBColor, a: f64) -> RGBColor {
     let m = |v: u8| (v as f64 * a + 255.0 * (1.0 - a)).round() as u8;
+    RGBColor(m(c.0), m(c.1), m(c.2))
+}
+
+/// `c` darkened (limit lines drawn over a series of the same colour stay distinct).
+pub(crate) fn dark(c: RGBColor) -> RGBColor {
+    let m = |v: u8| (v as f64 * 0.55).round() as u8;
     RGBColor(m(c.0), m(c.1), m(c.2))
 }
 
