@@ -516,6 +516,25 @@ mod tests {
     }
 
     #[test]
+    fn the_series_table_names_every_throttle_reason_once() {
+        for r in ThrottleReason::ALL {
+            let s = Series::Throttled(r);
+            assert_eq!(SERIES.iter().filter(|e| e.0 == s).count(), 1, "{r:?}");
+            assert!(s.label().starts_with("throttled: "), "{}", s.label());
+        }
+        let mut labels: Vec<&str> = SERIES.iter().map(|e| e.1).collect();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), SERIES.len(), "labels are distinct");
+        let colors: std::collections::HashSet<_> =
+            SERIES.iter().map(|e| (e.2 .0, e.2 .1, e.2 .2)).collect();
+        assert!(
+            colors.len() >= SERIES.len() - 2,
+            "series stay distinguishable"
+        );
+    }
+
+    #[test]
     fn the_legend_goes_to_the_emptiest_corner() {
         use plotters::chart::SeriesLabelPosition as P;
         // A line rising from lower left to upper right leaves upper left and lower right empty;
