@@ -159,16 +159,29 @@ fn panels_are_drawn_exactly_when_their_series_carry_information() {
         std::fs::read_to_string("scenarios/stream-poison-record.toml").unwrap(),
         std::fs::read_to_string("scenarios/async-backlog.toml").unwrap(),
         std::fs::read_to_string("scenarios/burst-staircase.toml").unwrap(),
+        std::fs::read_to_string("scenarios/reserved-concurrency.toml").unwrap(),
         sync_scenario(300, 0.0, 80),
     ] {
         let (_, d, rows) = chart(&text);
-        // Scaling tokens: a panel exactly when some series' tokens change over the run.
+        // Scaling tokens: a panel exactly when some series' tokens fall below 90 % of their
+        // highest value at some bucket's end.
         let fns: Vec<&BucketRow> = rows.iter().filter(|r| r.function.is_some()).collect();
         let acc: Vec<&BucketRow> = rows.iter().filter(|r| r.function.is_none()).collect();
-        let moves = |rs: &[&BucketRow]| rs.iter().any(|r| r.scaling_tokens != rs[0].scaling_tokens);
+        let moves = |rs: &[&BucketRow]| {
+            let hi = rs.iter().map(|r| r.scaling_tokens).max().unwrap_or(0);
+            rs.iter()
+                .any(|r| (r.scaling_tokens as f64) < 0.9 * hi as f64)
+        };
         let changed = if d.per_function_scaling {
-            // One function in these scenarios but burst-staircase; its tokens are the account's.
-            moves(&fns)
+            // Each function's own budget (every function is shown: at most 3 here).
+            (0..d.n_functions as u32).any(|i| {
+                let own: Vec<&BucketRow> = fns
+                    .iter()
+                    .copied()
+                    .filter(|r| r.function == Some(i))
+                    .collect();
+                moves(&own)
+            })
         } else {
             moves(&acc)
         };

@@ -115,14 +115,19 @@ impl ChartData {
         }
     }
 
-    /// The scaling-budget panel carries information: some series' tokens changed. A budget
-    /// that stayed full the whole run is one flat line, said in the caption instead.
+    /// The scaling-budget panel carries information: some series' tokens fell below
+    /// [`TOKENS_DRAWN`] of that series' highest value at some bucket's end. A budget that stayed
+    /// (nearly) full the whole run is a flat line, said in the caption instead.
     pub fn tokens_informative(&self) -> bool {
-        self.token_series()
-            .iter()
-            .any(|(_, _, pts)| pts.iter().any(|p| p.1 != pts[0].1))
+        self.token_series().iter().any(|(_, _, pts)| {
+            let hi = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+            pts.iter().any(|p| p.1 < TOKENS_DRAWN * hi)
+        })
     }
 }
+
+/// Share of the highest token level under which the scaling budget counts as drawn on.
+pub(crate) const TOKENS_DRAWN: f64 = 0.9;
 
 pub(super) fn draw<DB: DrawingBackend>(
     d: &ChartData,
@@ -178,7 +183,7 @@ pub(super) fn draw<DB: DrawingBackend>(
             .and_then(|s| s.2.first().map(|p| p.1))
             .unwrap_or(0.0);
         notes.push(format!(
-            "{} at {} at every bucket's end",
+            "{} at or near {} at every bucket's end",
             if d.per_function_scaling {
                 "scaling tokens"
             } else {
