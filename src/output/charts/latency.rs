@@ -50,10 +50,18 @@ pub(super) fn draw<DB: DrawingBackend>(
     d: &ChartData,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
+    let mut panels = d.panels();
+    panels.retain(|p| !p.0.starts_with("other"));
+    panels.truncate(3);
+    // The "too few samples" mark is explained only where some drawn bucket has it.
+    let sparse = panels.iter().any(|p| {
+        p.1.iter()
+            .any(|r| (0..3).any(|k| pct(r, k) > 0.0 && r.latency_samples < PCT_MIN_SAMPLES[k]))
+    });
     let mut legend: Vec<(String, RGBColor, Mark)> = PCTS
         .iter()
         .map(|p| (format!("{} over time", p.label()), p.color(), Mark::Line))
-        .chain([
+        .chain(sparse.then(|| {
             (
                 format!(
                     "dashed, pale: bucket with too few samples (p50 < {}, p90 < {}, p99 < {})",
@@ -61,7 +69,9 @@ pub(super) fn draw<DB: DrawingBackend>(
                 ),
                 pale(Series::Percentile(2).color(), 0.45),
                 Mark::Dashed,
-            ),
+            )
+        }))
+        .chain([
             ("CDF: warm starts".to_string(), OTHER_COLOR, Mark::Line),
             ("CDF: cold starts".to_string(), OTHER_COLOR, Mark::Dashed),
         ])
@@ -76,9 +86,6 @@ pub(super) fn draw<DB: DrawingBackend>(
     )?;
     let (w, _) = body.dim_in_pixel();
     let (left, right) = body.split_horizontally(w * 58 / 100);
-    let mut panels = d.panels();
-    panels.retain(|p| !p.0.starts_with("other"));
-    panels.truncate(3);
     let areas = left.split_evenly((panels.len().max(1), 1));
     let compact = panels.len() > 2;
     for ((caption, rows, _, _), area) in panels.iter().zip(&areas) {
