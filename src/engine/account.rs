@@ -164,6 +164,7 @@ impl<R: Recorder> Sim<'_, R> {
                 latency_p50_ms: p(0.5),
                 latency_p90_ms: p(0.9),
                 latency_p99_ms: p(0.99),
+                latency_samples: fs.bucket_latency.iter().map(|h| h.len()).sum(),
                 async_event_age_ms: c.async_age_max as f64 / 1e3,
                 iterator_age_ms: c.iterator_age_max as f64 / 1e3,
                 dead_letters: c.dead_letters,

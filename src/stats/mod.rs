@@ -219,6 +219,9 @@ pub struct BucketRow {
     pub latency_p90_ms: f64,
     /// 99th percentile end-to-end latency in the bucket, ms.
     pub latency_p99_ms: f64,
+    /// Latencies the bucket's percentiles come from (charts only, not a CSV column): charts
+    /// mark a percentile drawn from too few samples.
+    pub latency_samples: u64,
     /// Oldest async event age in the bucket, ms.
     pub async_event_age_ms: f64,
     /// Oldest stream iterator age in the bucket, ms.
@@ -254,6 +257,7 @@ impl BucketRow {
         self.spillover += other.spillover;
         self.dead_letters += other.dead_letters;
         self.dropped += other.dropped;
+        self.latency_samples += other.latency_samples;
     }
 }
 

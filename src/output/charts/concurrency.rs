@@ -1,9 +1,133 @@
-//! The `concurrency` chart: concurrency per function against the account limit, reservations and provisioned levels.
+//! The `concurrency` chart: concurrency per function against the limits that cap it (the
+//! account limit, reservations, an SQS mapping's maximum concurrency, a stream's shards ×
+//! parallelization factor) and provisioned levels. Limits are drawn last, over a white halo
+//! and with their value written at the line, so a series running at its cap does not hide
+//! the cap. The scaling-budget panel below is drawn only when the budget moved.
 
 use super::toolkit::*;
 use super::{ChartData, Points};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+/// A limit line of the `concurrency` chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LimitLine {
+    /// Legend label, with the value.
+    pub label: String,
+    /// Line colour.
+    pub color: RGBColor,
+    /// Concurrency the line is drawn at.
+    pub value: f64,
+}
+
+impl ChartData {
+    /// Highest concurrency drawn (the account's peak, or the busiest function's).
+    fn concurrency_peak(&self) -> f64 {
+        self.account
+            .iter()
+            .map(|r| r.concurrency_max as f64)
+            .chain(
+                self.shown
+                    .iter()
+                    .flat_map(|s| s.rows.iter().map(|r| r.concurrency_max as f64)),
+            )
+            .fold(0.0, f64::max)
+    }
+
+    /// The limit lines the `concurrency` chart draws: reservations (equal ones share a line),
+    /// and the account limit and event-source caps when they are within twice the highest
+    /// concurrency or reservation drawn (further up they would flatten the data; the caption
+    /// names them instead).
+    pub fn limit_lines(&self) -> Vec<LimitLine> {
+        let mut scale = self.concurrency_peak();
+        for (_, _, v) in self.reserved.iter().chain(&self.provisioned) {
+            scale = scale.max(*v as f64);
+        }
+        let near = |v: u32| (v as f64) <= scale.max(1.0) * 2.0;
+        let mut out = vec![];
+        if near(self.limit) {
+            out.push(LimitLine {
+                label: format!("account limit ({})", self.limit),
+                color: ACCOUNT_COLOR,
+                value: self.limit as f64,
+            });
+        }
+        for (l, c, v) in group_levels(&self.reserved) {
+            out.push(LimitLine {
+                label: format!("reserved: {l} ({v})"),
+                color: c,
+                value: v as f64,
+            });
+        }
+        for (l, c, v) in &self.source_limits {
+            if near(*v) {
+                out.push(LimitLine {
+                    label: format!("{l}: {v}"),
+                    color: *c,
+                    value: *v as f64,
+                });
+            }
+        }
+        out
+    }
+
+    /// Limits too far above the data to draw: (name, value).
+    fn limits_far_above(&self) -> Vec<String> {
+        let drawn = self.limit_lines();
+        let mut far = vec![];
+        if !drawn.iter().any(|l| l.label.starts_with("account limit")) {
+            far.push(format!("account limit {}", self.limit));
+        }
+        for (l, _, v) in &self.source_limits {
+            if !drawn.iter().any(|d| d.label == format!("{l}: {v}")) {
+                far.push(format!("{l}: {v}"));
+            }
+        }
+        far
+    }
+
+    /// The scaling-budget series: (label, color, tokens available at each row's end).
+    pub fn token_series(&self) -> Vec<(String, RGBColor, Points)> {
+        if self.per_function_scaling {
+            self.shown
+                .iter()
+                .filter(|s| s.function.is_some())
+                .map(|s| {
+                    (
+                        s.label.clone(),
+                        s.color,
+                        s.rows
+                            .iter()
+                            .map(|r| (self.x(r), r.scaling_tokens as f64))
+                            .collect(),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(
+                "account".to_string(),
+                ACCOUNT_COLOR,
+                self.account
+                    .iter()
+                    .map(|r| (self.x(r), r.scaling_tokens as f64))
+                    .collect(),
+            )]
+        }
+    }
+
+    /// The scaling-budget panel carries information: some series' tokens fell below
+    /// [`TOKENS_DRAWN`] of that series' highest value at some bucket's end. A budget that stayed
+    /// (nearly) full the whole run is a flat line, said in the caption instead.
+    pub fn tokens_informative(&self) -> bool {
+        self.token_series().iter().any(|(_, _, pts)| {
+            let hi = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+            pts.iter().any(|p| p.1 < TOKENS_DRAWN * hi)
+        })
+    }
+}
+
+/// Share of the highest token level under which the scaling budget counts as drawn on.
+pub(crate) const TOKENS_DRAWN: f64 = 0.9;
 
 pub(super) fn draw<DB: DrawingBackend>(
     d: &ChartData,
@@ -21,29 +145,17 @@ pub(super) fn draw<DB: DrawingBackend>(
     for s in &d.shown {
         legend.push((s.label.clone(), s.color, Mark::Line));
     }
-    let peak = d
-        .account
-        .iter()
-        .map(|r| r.concurrency_max as f64)
-        .fold(0.0, f64::max);
+    let peak = d.concurrency_peak();
     let mut y_max = peak;
     for (_, _, v) in d.reserved.iter().chain(&d.provisioned) {
         y_max = y_max.max(*v as f64);
     }
-    let show_limit = (d.limit as f64) <= y_max.max(1.0) * 2.0;
-    if show_limit {
-        y_max = y_max.max(d.limit as f64);
-        legend.push((
-            format!("account limit ({})", d.limit),
-            ACCOUNT_COLOR,
-            Mark::Dashed,
-        ));
+    let limits = d.limit_lines();
+    for l in &limits {
+        y_max = y_max.max(l.value);
+        legend.push((l.label.clone(), dark(l.color), Mark::Dashed));
     }
-    let reserved = group_levels(&d.reserved);
     let provisioned = group_levels(&d.provisioned);
-    for (l, c, v) in &reserved {
-        legend.push((format!("reserved: {l} ({v})"), *c, Mark::Dashed));
-    }
     for (l, c, v) in &provisioned {
         legend.push((format!("provisioned: {l} ({v})"), pale(*c, 0.25), Mark::Box));
     }
@@ -55,15 +167,35 @@ pub(super) fn draw<DB: DrawingBackend>(
         ),
         &legend,
     )?;
+    let tokens = d.tokens_informative();
     let (_, h) = body.dim_in_pixel();
-    let (top, bottom) = body.split_vertically(h * 63 / 100);
-    let caption = if show_limit {
+    let (top, bottom) = if tokens {
+        let (t, b) = body.split_vertically(h * 63 / 100);
+        (t, Some(b))
+    } else {
+        (body, None)
+    };
+    let mut notes = d.limits_far_above();
+    if !tokens {
+        let full = d
+            .token_series()
+            .first()
+            .and_then(|s| s.2.first().map(|p| p.1))
+            .unwrap_or(0.0);
+        notes.push(format!(
+            "{} at or near {} at every bucket's end",
+            if d.per_function_scaling {
+                "scaling tokens"
+            } else {
+                "burst quota"
+            },
+            fmt_num(full)
+        ));
+    }
+    let caption = if notes.is_empty() {
         "concurrent executions".to_string()
     } else {
-        format!(
-            "concurrent executions (account limit {} is far above this scale)",
-            d.limit
-        )
+        format!("concurrent executions ({})", notes.join("; "))
     };
     let mut chart = ChartBuilder::on(&top)
         .caption(caption, font(20))
@@ -100,53 +232,36 @@ pub(super) fn draw<DB: DrawingBackend>(
             ))
             .s()?;
     }
-    // Limits on top of the data, so they stay visible where concurrency sits at them.
-    if show_limit {
+    // Limits over the data, dashed in a darker shade of their colour, with the value written at
+    // the line's right end: a series running at its cap shows in the gaps, and the cap stays
+    // visible over it.
+    for l in &limits {
         chart
             .draw_series(DashedLineSeries::new(
-                hline(d.limit as f64),
-                10,
-                6,
-                ACCOUNT_COLOR.stroke_width(2),
+                hline(l.value),
+                12,
+                8,
+                dark(l.color).stroke_width(3),
             ))
             .s()?;
-    }
-    for (_, c, v) in &reserved {
+        let text = fmt_num(l.value);
         chart
-            .draw_series(DashedLineSeries::new(
-                hline(*v as f64),
-                10,
-                6,
-                c.stroke_width(2),
-            ))
+            .draw_series(std::iter::once(Text::new(
+                text,
+                (d.x_max, l.value),
+                font(15)
+                    .color(&dark(l.color))
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Right,
+                        plotters::style::text_anchor::VPos::Bottom,
+                    )),
+            )))
             .s()?;
     }
-    // Scaling tokens available.
-    let token_series: Vec<(String, RGBColor, Points)> = if d.per_function_scaling {
-        d.shown
-            .iter()
-            .filter(|s| s.function.is_some())
-            .map(|s| {
-                (
-                    s.label.clone(),
-                    s.color,
-                    s.rows
-                        .iter()
-                        .map(|r| (d.x(r), r.scaling_tokens as f64))
-                        .collect(),
-                )
-            })
-            .collect()
-    } else {
-        vec![(
-            "account".to_string(),
-            ACCOUNT_COLOR,
-            d.account
-                .iter()
-                .map(|r| (d.x(r), r.scaling_tokens as f64))
-                .collect(),
-        )]
+    let Some(bottom) = bottom else {
+        return Ok(());
     };
+    let token_series = d.token_series();
     let t_max = token_series
         .iter()
         .flat_map(|s| s.2.iter().map(|p| p.1))

@@ -1,24 +1,83 @@
 //! The `latency` chart: percentiles over time and CDFs of cold and warm invocations.
+//!
+//! A bucket's percentile is drawn as measured (solid) only when the bucket holds enough
+//! latencies for it: at least [`PCT_MIN_SAMPLES`] (2 for p50, 10 for p90, 100 for p99), so that
+//! at least one sample lies above the percentile. With fewer, the value is the bucket's largest
+//! sample or near it, and the line is drawn dashed and pale. A row that stands for several
+//! buckets (long runs are coarsened for drawing) counts the samples of all of them and keeps
+//! their largest percentile.
 
 use super::toolkit::*;
-use super::ChartData;
+use super::{ChartData, Points};
+use crate::stats::BucketRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+/// One percentile over time: every bucket with a value (`all`), and the runs of buckets with
+/// enough samples for it (`solid`).
+#[derive(Clone, Debug, Default)]
+pub struct PercentileLine {
+    /// Runs of (time, ms) over every bucket with latencies.
+    pub all: Vec<Points>,
+    /// Runs of (time, ms) over buckets with at least the percentile's minimum of samples.
+    pub solid: Vec<Points>,
+}
+
+fn pct(r: &BucketRow, k: usize) -> f64 {
+    [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms][k]
+}
+
+impl ChartData {
+    /// p50, p90 and p99 over time of one series' rows, split by [`PCT_MIN_SAMPLES`].
+    pub fn percentile_lines(&self, rows: &[BucketRow]) -> [PercentileLine; 3] {
+        std::array::from_fn(|k| {
+            let pt = |r: &BucketRow| (pct(r, k) > 0.0).then(|| (self.x(r), pct(r, k)));
+            PercentileLine {
+                all: runs(rows.iter().map(pt)),
+                solid: runs(rows.iter().map(|r| {
+                    if r.latency_samples >= PCT_MIN_SAMPLES[k] {
+                        pt(r)
+                    } else {
+                        None
+                    }
+                })),
+            }
+        })
+    }
+}
 
 pub(super) fn draw<DB: DrawingBackend>(
     d: &ChartData,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
-    let mut legend: Vec<(String, RGBColor, Mark)> = PCT_COLORS
+    let mut panels = d.panels();
+    panels.retain(|p| !p.0.starts_with("other"));
+    panels.truncate(3);
+    // The "too few samples" mark is explained only where some drawn bucket has it.
+    let sparse = panels.iter().any(|p| {
+        p.1.iter()
+            .any(|r| (0..3).any(|k| pct(r, k) > 0.0 && r.latency_samples < PCT_MIN_SAMPLES[k]))
+    });
+    let mut legend: Vec<(String, RGBColor, Mark)> = PCTS
         .iter()
-        .map(|(l, c)| (format!("{l} over time"), *c, Mark::Line))
+        .map(|p| (format!("{} over time", p.label()), p.color(), Mark::Line))
+        .chain(sparse.then(|| {
+            (
+                format!(
+                    "dashed, pale: bucket with too few samples (p50 < {}, p90 < {}, p99 < {})",
+                    PCT_MIN_SAMPLES[0], PCT_MIN_SAMPLES[1], PCT_MIN_SAMPLES[2]
+                ),
+                pale(Series::Percentile(2).color(), 0.45),
+                Mark::Dashed,
+            )
+        }))
         .chain([
             ("CDF: warm starts".to_string(), OTHER_COLOR, Mark::Line),
             ("CDF: cold starts".to_string(), OTHER_COLOR, Mark::Dashed),
         ])
         .collect();
     for (label, color, _, _) in &d.cdfs {
-        legend.push((format!("CDF: {label}"), *color, Mark::Box));
+        legend.push((format!("CDF: {label}"), *color, Mark::Line));
     }
     let body = frame(
         root,
@@ -27,12 +86,9 @@ pub(super) fn draw<DB: DrawingBackend>(
     )?;
     let (w, _) = body.dim_in_pixel();
     let (left, right) = body.split_horizontally(w * 58 / 100);
-    let mut panels = d.panels();
-    panels.retain(|p| !p.0.starts_with("other"));
-    panels.truncate(3);
     let areas = left.split_evenly((panels.len().max(1), 1));
     let compact = panels.len() > 2;
-    for ((caption, rows, _), area) in panels.iter().zip(&areas) {
+    for ((caption, rows, _, _), area) in panels.iter().zip(&areas) {
         let vals = rows
             .iter()
             .flat_map(|r| [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms])
@@ -67,14 +123,22 @@ pub(super) fn draw<DB: DrawingBackend>(
             14,
             15
         );
-        for (k, (_, color)) in PCT_COLORS.iter().enumerate().rev() {
-            let pts = rows.iter().map(|r| {
-                let v = [r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms][k];
-                (v > 0.0).then(|| (d.x(r), v))
-            });
-            for run in runs(pts) {
+        let lines = d.percentile_lines(rows);
+        for (k, line) in lines.iter().enumerate().rev() {
+            let color = PCTS[k].color();
+            for run in &line.all {
                 chart
-                    .draw_series(LineSeries::new(run, color.stroke_width(2)))
+                    .draw_series(DashedLineSeries::new(
+                        run.iter().copied(),
+                        7,
+                        5,
+                        pale(color, 0.45).stroke_width(2),
+                    ))
+                    .s()?;
+            }
+            for run in &line.solid {
+                chart
+                    .draw_series(LineSeries::new(run.iter().copied(), color.stroke_width(2)))
                     .s()?;
             }
         }

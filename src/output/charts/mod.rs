@@ -11,7 +11,7 @@
 //! fold the rest into "other".
 
 use crate::error::Error;
-use crate::model::Model;
+use crate::model::{Model, SourceModel};
 use crate::output::timeseries::{merge_rows, ChartSeries};
 use crate::run::RunOutput;
 use crate::scenario::{Invocation, Scaling};
@@ -58,6 +58,80 @@ pub struct Shown {
     pub rows: Vec<BucketRow>,
     /// Function index (None: "other").
     pub function: Option<usize>,
+    /// What one of its invocations stands for (names the y axis of the load chart).
+    pub counted: Counted,
+}
+
+/// What the invocations of a panel count, from the invocation models of its traffic: sync
+/// invocations, async attempts (retries included), SQS and stream batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Some traffic is synchronous (or there is none).
+    pub sync: bool,
+    /// Some traffic is asynchronous.
+    pub async_: bool,
+    /// Some traffic is SQS or stream (one invocation is one batch).
+    pub batches: bool,
+    /// Largest batch size of that SQS or stream traffic (messages or records per batch).
+    pub batch_size: u32,
+}
+
+impl Counted {
+    fn of<'a>(sources: impl Iterator<Item = &'a SourceModel>) -> Counted {
+        let mut c = Counted::default();
+        for s in sources {
+            match s.invocation {
+                Invocation::Sync => c.sync = true,
+                Invocation::Async => c.async_ = true,
+                Invocation::Sqs => {
+                    c.batches = true;
+                    c.batch_size = c.batch_size.max(s.sqs.batch_size);
+                }
+                Invocation::Stream => {
+                    c.batches = true;
+                    c.batch_size = c.batch_size.max(s.stream.batch_size);
+                }
+            }
+        }
+        if c == Counted::default() {
+            c.sync = true;
+        }
+        c
+    }
+
+    fn union(self, o: Counted) -> Counted {
+        Counted {
+            sync: self.sync || o.sync,
+            async_: self.async_ || o.async_,
+            batches: self.batches || o.batches,
+            batch_size: self.batch_size.max(o.batch_size),
+        }
+    }
+
+    /// The y-axis title of invocation rates: "invocations", "attempts" (async: retries
+    /// included) or "batches" (SQS, streams) per second, or a mix named as such.
+    pub fn axis(self, short: bool) -> String {
+        let what = match (self.sync, self.async_, self.batches) {
+            (_, false, false) => "invocations",
+            (false, true, false) => "attempts",
+            (false, false, true) => "batches",
+            (_, true, false) => "invocations + async attempts",
+            (false, true, true) => "attempts + batches",
+            (true, false, true) => "invocations + batches",
+            (true, true, true) => "invocations, attempts, batches",
+        };
+        if short {
+            format!("{what}/s")
+        } else {
+            format!("{what} per second")
+        }
+    }
+
+    /// New requests are counted in the unit of invocations (no SQS or stream traffic, whose
+    /// arrivals are messages or records while invocations are batches).
+    pub fn arrivals_in_same_unit(self) -> bool {
+        !self.batches
+    }
 }
 
 /// Everything the charts draw, independent of the backend.
@@ -87,6 +161,11 @@ pub struct ChartData {
     pub reserved: Vec<(String, RGBColor, u32)>,
     /// (label, color, provisioned concurrency) of shown functions with provisioned environments.
     pub provisioned: Vec<(String, RGBColor, u32)>,
+    /// (label, color, limit) of event sources of shown functions that cap their concurrency:
+    /// an SQS mapping's maximum concurrency, a stream's shards × parallelization factor.
+    pub source_limits: Vec<(String, RGBColor, u32)>,
+    /// What the account's invocations count.
+    pub account_counted: Counted,
     /// End-to-end latency CDFs of shown functions: (label, color, cold, warm), ms.
     pub cdfs: Vec<Cdf>,
     /// Some traffic is async, SQS or stream: the queues chart is drawn.
@@ -131,6 +210,7 @@ impl ChartData {
         } else {
             Vec::new()
         };
+        let counted = |i: usize| Counted::of(model.sources.iter().filter(|s| s.function == i));
         // Busiest first: attempts (invocations + throttles) over the run.
         let mut order: Vec<usize> = (0..n).collect();
         let weight = |i: usize| {
@@ -155,6 +235,7 @@ impl ChartData {
                     Vec::new()
                 },
                 function: Some(i),
+                counted: counted(i),
             })
             .collect();
         if n > k {
@@ -180,14 +261,36 @@ impl ChartData {
                 color: OTHER_COLOR,
                 rows,
                 function: None,
+                counted: rest
+                    .iter()
+                    .fold(Counted::of(std::iter::empty()), |c, &i| c.union(counted(i))),
             });
         }
         let mut reserved = Vec::new();
         let mut provisioned = Vec::new();
         let mut cdfs = Vec::new();
+        let mut source_limits = Vec::new();
         for s in &shown {
             let Some(i) = s.function else { continue };
             let f = &model.functions[i];
+            for src in model.sources.iter().filter(|src| src.function == i) {
+                match src.invocation {
+                    Invocation::Sqs => source_limits.push((
+                        format!("SQS maximum concurrency: {}", src.name),
+                        s.color,
+                        src.sqs.maximum_concurrency,
+                    )),
+                    Invocation::Stream => source_limits.push((
+                        format!(
+                            "shards × parallelization: {} ({} × {})",
+                            src.name, src.stream.shards, src.stream.parallelization_factor
+                        ),
+                        s.color,
+                        src.stream.shards * src.stream.parallelization_factor,
+                    )),
+                    Invocation::Sync | Invocation::Async => {}
+                }
+            }
             if let Some(r) = f.reserved {
                 reserved.push((s.label.clone(), s.color, r));
             }
@@ -222,6 +325,8 @@ impl ChartData {
             per_function_scaling: model.account.scaling == Scaling::PerFunction,
             reserved,
             provisioned,
+            source_limits,
+            account_counted: Counted::of(model.sources.iter()),
             cdfs,
             queues: model
                 .sources
@@ -258,20 +363,28 @@ impl ChartData {
         count as f64 / self.row_s.max(1e-9)
     }
 
-    /// Panels of per-function charts: (caption, rows), the account first when there are
-    /// several functions.
-    fn panels(&self) -> Vec<(String, &[BucketRow], RGBColor)> {
+    /// Panels of per-function charts: (caption, rows, color, what invocations count), the
+    /// account first when there are several functions.
+    fn panels(&self) -> Vec<(String, &[BucketRow], RGBColor, Counted)> {
         if self.n_functions <= 1 {
             return self
                 .shown
                 .iter()
-                .map(|s| (format!("function {}", s.label), &s.rows[..], s.color))
+                .map(|s| {
+                    (
+                        format!("function {}", s.label),
+                        &s.rows[..],
+                        s.color,
+                        s.counted,
+                    )
+                })
                 .collect();
         }
         let mut p = vec![(
             format!("account ({} functions)", self.n_functions),
             &self.account[..],
             ACCOUNT_COLOR,
+            self.account_counted,
         )];
         for s in &self.shown {
             let caption = if s.function.is_some() {
@@ -279,7 +392,7 @@ impl ChartData {
             } else {
                 s.label.clone()
             };
-            p.push((caption, &s.rows[..], s.color));
+            p.push((caption, &s.rows[..], s.color, s.counted));
         }
         p
     }

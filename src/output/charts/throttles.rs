@@ -1,46 +1,138 @@
-//! The `throttles` chart: throttled attempts per second by reason, per function.
+//! The `throttles` chart: load and outcomes per panel (the account, then functions). Stacked
+//! areas show what happened to attempts each second: invocations that succeeded, invocations
+//! that ended in an error or a timeout, and throttled attempts by reason. Lines show what was
+//! asked: the offered load (new requests) and the retries, so retry amplification and failed
+//! batches are both visible. The y axis names what the invocations count (invocations, async
+//! attempts, SQS or stream batches); when arrivals are messages or records (SQS, streams) the
+//! offered load has its own axis on the right.
 
 use super::toolkit::*;
-use super::ChartData;
-use crate::stats::ThrottleReason;
+use super::{ChartData, Counted, Points};
+use crate::stats::{BucketRow, ThrottleReason};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+/// The stacked layers, bottom first: each layer's top is the sum of it and those below.
+const LAYERS: [Series; 6] = [
+    Series::Succeeded,
+    Series::Errors,
+    Series::Throttled(ThrottleReason::Burst),
+    Series::Throttled(ThrottleReason::Account),
+    Series::Throttled(ThrottleReason::Reserved),
+    Series::Throttled(ThrottleReason::Rate),
+];
+
+/// The count of one layer in a row.
+fn layer_count(layer: Series, r: &BucketRow) -> u64 {
+    match layer {
+        Series::Succeeded => r.invocations.saturating_sub(r.errors),
+        Series::Errors => r.errors.min(r.invocations),
+        Series::Throttled(reason) => r.throttles[reason],
+        _ => 0,
+    }
+}
+
+/// One panel of the `throttles` chart, as drawn (rates per second at each row's start).
+#[derive(Clone, Debug)]
+pub struct LoadPanel {
+    /// Panel caption.
+    pub caption: String,
+    /// What the panel's invocations count.
+    pub counted: Counted,
+    /// Tops of the stacked layers, bottom first: succeeded, errors and timeouts, throttled by
+    /// burst, account, reserved and rate.
+    pub stacks: [Points; 6],
+    /// New requests per second (messages or records for SQS and streams).
+    pub offered: Points,
+    /// Retries per second (in the unit of invocations: SQS and stream retries are batches).
+    pub retries: Points,
+}
+
+impl ChartData {
+    /// The panels of the `throttles` chart with the numbers they draw.
+    pub fn load_panels(&self) -> Vec<LoadPanel> {
+        self.panels()
+            .into_iter()
+            .map(|(caption, rows, _, counted)| {
+                let stacks = std::array::from_fn(|layer| {
+                    rows.iter()
+                        .map(|r| {
+                            let c: u64 = LAYERS[..=layer].iter().map(|&l| layer_count(l, r)).sum();
+                            (self.x(r), self.rate(c))
+                        })
+                        .collect()
+                });
+                let line = |v: fn(&BucketRow) -> u64| {
+                    rows.iter().map(|r| (self.x(r), self.rate(v(r)))).collect()
+                };
+                LoadPanel {
+                    caption,
+                    counted,
+                    stacks,
+                    offered: line(|r| r.arrivals),
+                    retries: line(|r| r.retries),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether each layer of [`LAYERS`] has any count in the first panel (the account, or the
+    /// only function): layers without one are neither drawn nor listed.
+    fn layers_present(&self) -> [bool; 6] {
+        let panels = self.panels();
+        std::array::from_fn(|k| {
+            panels
+                .first()
+                .is_some_and(|p| p.1.iter().any(|r| layer_count(LAYERS[k], r) > 0))
+        })
+    }
+}
 
 pub(super) fn draw<DB: DrawingBackend>(
     d: &ChartData,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), String> {
-    let totals: Vec<u64> = (0..4)
-        .map(|k| {
-            d.panels().first().map_or(0, |p| {
-                p.1.iter()
-                    .map(|r| r.throttles[ThrottleReason::ALL[k]])
-                    .sum()
-            })
-        })
-        .collect();
+    let present = d.layers_present();
+    let panels = d.load_panels();
+    let any_retries = panels
+        .first()
+        .is_some_and(|p| p.retries.iter().any(|q| q.1 > 0.0));
+    let right_axis = panels.iter().any(|p| !p.counted.arrivals_in_same_unit());
     let mut legend = vec![(
-        "processed (invocations)".to_string(),
-        PROCESSED_COLOR,
-        Mark::Box,
+        if right_axis {
+            format!(
+                "{} (messages, records: right axis)",
+                Series::Offered.label()
+            )
+        } else {
+            Series::Offered.label().to_string()
+        },
+        Series::Offered.color(),
+        Mark::Line,
     )];
-    for (k, (label, color)) in REASONS.iter().enumerate() {
-        if totals[k] > 0 {
-            legend.push((label.to_string(), *color, Mark::Box));
+    if any_retries {
+        legend.push((
+            Series::Retries.label().to_string(),
+            Series::Retries.color(),
+            Mark::Dashed,
+        ));
+    }
+    for (k, layer) in LAYERS.iter().enumerate() {
+        if present[k] || k == 0 {
+            legend.push((layer.label().to_string(), layer.color(), Mark::Box));
         }
     }
-    if totals.iter().all(|&t| t == 0) {
+    if !present[2..].iter().any(|&p| p) {
         legend.push(("no throttles in this run".to_string(), WHITE, Mark::Box));
     }
     let body = frame(
         root,
         &format!(
-            "Requests processed and throttled, stacked by reason — {}",
+            "Offered load, invocations by outcome, throttles by reason — {}",
             d.scenario
         ),
         &legend,
     )?;
-    let panels = d.panels();
     let areas: Vec<DrawingArea<DB, Shift>> = if panels.len() <= 1 {
         vec![body]
     } else {
@@ -50,35 +142,37 @@ pub(super) fn draw<DB: DrawingBackend>(
         v
     };
     let small = panels.len() > 2;
-    for (idx, ((caption, rows, _), area)) in panels.iter().zip(&areas).enumerate() {
-        let stacks: Vec<Vec<(f64, f64)>> = (0..5)
-            .map(|layer| {
-                rows.iter()
-                    .map(|r| {
-                        let mut c = r.invocations;
-                        for k in 0..layer {
-                            c += r.throttles[ThrottleReason::ALL[k]];
-                        }
-                        (d.x(r), d.rate(c))
-                    })
-                    .collect()
-            })
-            .collect();
-        let y_max = nice_max(stacks[4].iter().map(|p| p.1).fold(0.0, f64::max));
+    let xd = d.x_desc();
+    for (idx, (p, area)) in panels.iter().zip(&areas).enumerate() {
+        let same_axis = p.counted.arrivals_in_same_unit();
+        // Messages or records on the right axis, scaled by the batch size: where the offered
+        // line runs above the stack, full batches do not keep up with arrivals.
+        let per = if same_axis {
+            1.0
+        } else {
+            p.counted.batch_size.max(1) as f64
+        };
+        let top = |pts: &Points| pts.iter().map(|q| q.1).fold(0.0, f64::max);
+        let y_max = nice_max(
+            top(&p.stacks[5])
+                .max(top(&p.retries))
+                .max(top(&p.offered) / per),
+        );
         let compact = small && idx > 0;
         let mut chart = ChartBuilder::on(area)
-            .caption(caption, font(if compact { 17 } else { 20 }))
+            .caption(&p.caption, font(if compact { 17 } else { 20 }))
             .margin(8)
             .x_label_area_size(if compact { 40 } else { 48 })
             .y_label_area_size(if compact { 62 } else { 80 })
+            .right_y_label_area_size(if same_axis { 0 } else { 80 })
             .build_cartesian_2d(d.x_lo()..d.x_max, 0f64..y_max)
-            .s()?;
-        let xd = d.x_desc();
+            .s()?
+            .set_secondary_coord(d.x_lo()..d.x_max, 0f64..y_max * per);
         if compact {
             mesh!(
                 chart,
                 xd.as_str(),
-                "requests/s",
+                p.counted.axis(true),
                 5,
                 5,
                 &|v| fmt_num(*v),
@@ -86,32 +180,61 @@ pub(super) fn draw<DB: DrawingBackend>(
                 15
             );
         } else {
-            mesh!(chart, xd.as_str(), "requests per second");
+            mesh!(chart, xd.as_str(), p.counted.axis(false));
         }
-        for layer in (0..5).rev() {
-            if layer > 0 && totals[layer - 1] == 0 {
+        if !same_axis {
+            chart
+                .configure_secondary_axes()
+                .y_desc(if compact {
+                    format!("new msgs/s (= left × {per})")
+                } else {
+                    format!("new messages or records per second (= left × batch size {per})")
+                })
+                .y_labels(5)
+                .y_label_formatter(&|v| fmt_num(*v))
+                .label_style(font(14))
+                .axis_desc_style(font(15))
+                .draw()
+                .s()?;
+        }
+        for layer in (0..LAYERS.len()).rev() {
+            if !present[layer] && layer > 0 {
                 continue;
             }
-            let color = if layer == 0 {
-                PROCESSED_COLOR
-            } else {
-                REASONS[layer - 1].1
-            };
             chart
                 .draw_series(AreaSeries::new(
-                    stacks[layer].iter().copied(),
+                    p.stacks[layer].iter().copied(),
                     0.0,
-                    color.filled(),
+                    LAYERS[layer].color().filled(),
                 ))
                 .s()?;
         }
-        // The processed line on top of its band keeps it visible under thin throttle bands.
+        // The succeeded band's outline keeps it visible under thin bands above it.
         chart
             .draw_series(LineSeries::new(
-                stacks[0].iter().copied(),
+                p.stacks[0].iter().copied(),
                 RGBColor(49, 130, 189).stroke_width(1),
             ))
             .s()?;
+        if any_retries {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    p.retries.iter().copied(),
+                    8,
+                    5,
+                    Series::Retries.color().stroke_width(2),
+                ))
+                .s()?;
+        }
+        let offered = LineSeries::new(
+            p.offered.iter().copied(),
+            Series::Offered.color().stroke_width(2),
+        );
+        if same_axis {
+            chart.draw_series(offered).s()?;
+        } else {
+            chart.draw_secondary_series(offered).s()?;
+        }
     }
     Ok(())
 }

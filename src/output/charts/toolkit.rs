@@ -4,6 +4,7 @@
 //! draws; everything about how charts look alike or reach the disk lives here.
 
 use crate::error::Error;
+use crate::stats::ThrottleReason;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -21,17 +22,93 @@ pub(crate) const FUNCTION_COLORS: [RGBColor; 6] = [
 ];
 pub(crate) const OTHER_COLOR: RGBColor = RGBColor(150, 150, 150);
 pub(crate) const ACCOUNT_COLOR: RGBColor = RGBColor(30, 30, 30);
-pub(crate) const PROCESSED_COLOR: RGBColor = RGBColor(158, 202, 225);
-pub(crate) const REASONS: [(&str, RGBColor); 4] = [
-    ("throttled: burst / scaling budget", RGBColor(214, 39, 40)),
-    ("throttled: account pool", RGBColor(255, 127, 14)),
-    ("throttled: reserved", RGBColor(148, 103, 189)),
-    ("throttled: rate limit", RGBColor(140, 86, 75)),
+/// Every named series of run charts, so that a legend label and a colour are written once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Series {
+    /// Invocations that succeeded (stacked area).
+    Succeeded,
+    /// Invocations that ended in a function error or a timeout (CloudWatch `Errors`).
+    Errors,
+    /// Throttled attempts of one reason (stacked area).
+    Throttled(ThrottleReason),
+    /// New requests (messages or records for SQS and streams): the offered load.
+    Offered,
+    /// Retries: attempts that are not new requests.
+    Retries,
+    /// A latency percentile over time (0: p50, 1: p90, 2: p99).
+    Percentile(usize),
+}
+
+/// The one table of series labels and colours: (series, legend label, colour).
+pub(crate) const SERIES: [(Series, &str, RGBColor); 11] = [
+    (
+        Series::Succeeded,
+        "invocations: succeeded",
+        RGBColor(158, 202, 225),
+    ),
+    (
+        Series::Errors,
+        "invocations: errors and timeouts",
+        RGBColor(90, 90, 90),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Burst),
+        "throttled: burst / scaling budget",
+        RGBColor(214, 39, 40),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Account),
+        "throttled: account pool",
+        RGBColor(255, 127, 14),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Reserved),
+        "throttled: reserved",
+        RGBColor(148, 103, 189),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Rate),
+        "throttled: rate limit",
+        RGBColor(140, 86, 75),
+    ),
+    (
+        Series::Offered,
+        "offered load: new requests",
+        RGBColor(0, 0, 0),
+    ),
+    (Series::Retries, "retries", RGBColor(230, 85, 13)),
+    (Series::Percentile(0), "p50", RGBColor(40, 40, 40)),
+    (Series::Percentile(1), "p90", RGBColor(255, 127, 14)),
+    (Series::Percentile(2), "p99", RGBColor(214, 39, 40)),
 ];
-pub(crate) const PCT_COLORS: [(&str, RGBColor); 3] = [
-    ("p50", RGBColor(40, 40, 40)),
-    ("p90", RGBColor(255, 127, 14)),
-    ("p99", RGBColor(214, 39, 40)),
+
+impl Series {
+    fn entry(self) -> (&'static str, RGBColor) {
+        SERIES
+            .iter()
+            .find(|e| e.0 == self)
+            .map(|e| (e.1, e.2))
+            .unwrap_or(("?", OTHER_COLOR))
+    }
+    /// The series' legend label.
+    pub(crate) fn label(self) -> &'static str {
+        self.entry().0
+    }
+    /// The series' colour.
+    pub(crate) fn color(self) -> RGBColor {
+        self.entry().1
+    }
+}
+
+/// Fewest samples in a bucket for its p50, p90 and p99 to be drawn as measured: with fewer,
+/// fewer than one sample (p99: one in a hundred) lies above the percentile, so the value is
+/// the bucket's largest sample or close to it, and the line is drawn dashed and pale.
+pub(crate) const PCT_MIN_SAMPLES: [u64; 3] = [2, 10, 100];
+/// The percentiles drawn over time.
+pub(crate) const PCTS: [Series; 3] = [
+    Series::Percentile(0),
+    Series::Percentile(1),
+    Series::Percentile(2),
 ];
 pub(crate) const GRID_BOLD: RGBColor = RGBColor(210, 210, 210);
 pub(crate) const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
@@ -309,6 +386,12 @@ pub(crate) fn pale(c: RGBColor, a: f64) -> RGBColor {
     RGBColor(m(c.0), m(c.1), m(c.2))
 }
 
+/// `c` darkened (limit lines drawn over a series of the same colour stay distinct).
+pub(crate) fn dark(c: RGBColor) -> RGBColor {
+    let m = |v: u8| (v as f64 * 0.55).round() as u8;
+    RGBColor(m(c.0), m(c.1), m(c.2))
+}
+
 pub(crate) fn nice_max(v: f64) -> f64 {
     if v <= 0.0 {
         1.0
@@ -430,6 +513,25 @@ mod tests {
         let bytes = std::fs::read(&path).expect("read");
         assert_eq!(&bytes[1..4], b"PNG");
         assert_eq!(std::fs::read_dir(dir.path()).expect("read").count(), 1);
+    }
+
+    #[test]
+    fn the_series_table_names_every_throttle_reason_once() {
+        for r in ThrottleReason::ALL {
+            let s = Series::Throttled(r);
+            assert_eq!(SERIES.iter().filter(|e| e.0 == s).count(), 1, "{r:?}");
+            assert!(s.label().starts_with("throttled: "), "{}", s.label());
+        }
+        let mut labels: Vec<&str> = SERIES.iter().map(|e| e.1).collect();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), SERIES.len(), "labels are distinct");
+        let colors: std::collections::HashSet<_> =
+            SERIES.iter().map(|e| (e.2 .0, e.2 .1, e.2 .2)).collect();
+        assert!(
+            colors.len() >= SERIES.len() - 2,
+            "series stay distinguishable"
+        );
     }
 
     #[test]
