@@ -437,7 +437,7 @@ pub(super) fn run(
         content_hash: super::shards::content_hash(sweep)?,
         rows,
     };
-    write_outputs(&results, &out_dir, opts.charts)?;
+    super::results::write_outputs_with(&results, &out_dir, opts.charts, Some(&outcome))?;
     write_atomic(
         &out_dir.join("find.json"),
         find_json(&outcome, &results).as_bytes(),

@@ -16,9 +16,12 @@
 pub mod charts;
 pub mod find;
 pub mod grid;
+pub mod labels;
+mod report;
 pub mod results;
 pub mod runner;
 pub mod shards;
+mod table;
 
 use crate::error::{Error, KeyPath};
 use crate::output::{prepare_dir, write_atomic};
@@ -61,6 +64,9 @@ pub fn report_text(r: &SweepReport) -> String {
         ));
     }
     s.push('\n');
+    if r.results.shard.n == 1 && !r.results.rows.is_empty() {
+        s.push_str(&table::text(&r.results));
+    }
     for (p, e) in &r.failed_points {
         s.push_str(&format!("point {p} failed: {e}\n"));
     }
@@ -79,7 +85,9 @@ pub fn readable(x: f64) -> String {
     }
     let a = x.abs();
     if !(1e-4..1e7).contains(&a) {
-        return format!("{x:.3e}");
+        let s = format!("{x:.3e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        return format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'));
     }
     let decimals = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
     let s = format!("{x:.decimals$}");

@@ -324,15 +324,29 @@ pub(super) fn summary_csv(res: &Results) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::runtime(format!("cannot write results_summary.csv: {e}")))
 }
 
-/// `results_summary.csv` and the charts.
+/// `results_summary.csv`, the charts and report.html.
 pub fn write_outputs(res: &Results, dir: &Path, charts: bool) -> Result<(), Error> {
+    write_outputs_with(res, dir, charts, None)
+}
+
+/// As [`write_outputs`], with the answer of a `[find]` on report.html.
+pub(super) fn write_outputs_with(
+    res: &Results,
+    dir: &Path,
+    charts: bool,
+    find: Option<&super::find::FindOutcome>,
+) -> Result<(), Error> {
     write_atomic(&dir.join("results.csv"), &results_csv(res)?)?;
     write_atomic(&dir.join(MANIFEST), manifest_json(res).as_bytes())?;
     if res.shard.n == 1 {
         write_atomic(&dir.join("results_summary.csv"), &summary_csv(res)?)?;
-        if charts && !res.vary.is_empty() {
-            write_charts(res, dir)?;
-        }
+        let drawn = if charts && !res.vary.is_empty() {
+            write_charts(res, dir)?
+        } else {
+            Vec::new()
+        };
+        let page = super::report::page(res, &drawn, find);
+        write_atomic(&dir.join("report.html"), page.as_bytes())?;
     }
     Ok(())
 }
