@@ -91,7 +91,7 @@ enum Command {
     Schema,
     /// List runtime INIT presets and regional burst quotas.
     Presets,
-    /// Run a parameter sweep: results.csv, results_summary.csv (mean, 95% CI) and charts.
+    /// Run a parameter sweep (or a [find] search): results.csv, results_summary.csv (mean, 95% CI), charts, report.html.
     Sweep {
         sweep: PathBuf,
         /// Output folder (default: output/<sweep file name>/).

@@ -92,7 +92,12 @@ fn lambdasim() -> Command {
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for name in ["results.csv", "results_summary.csv", "manifest.json"] {
+    for name in [
+        "results.csv",
+        "results_summary.csv",
+        "manifest.json",
+        "report.html",
+    ] {
         out.push((name.to_string(), std::fs::read(dir.join(name)).unwrap()));
     }
     let charts = dir.join("charts");
@@ -228,17 +233,35 @@ fn charts_are_drawn_per_metric() {
         .arg(&out)
         .assert()
         .success();
-    for m in [
-        "functions.api.throttle_ratio",
-        "functions.api.latency_ms.p99",
-        "account.cold_starts",
+    // Titles and axes in words with units, the replications in the title.
+    for (m, title, y) in [
+        (
+            "functions.api.throttle_ratio",
+            "api: throttle ratio (mean and 95 % CI over 3 replications)",
+            "api: throttle ratio (throttled / attempts)",
+        ),
+        (
+            "functions.api.latency_ms.p99",
+            "api: p99 latency (mean and 95 % CI over 3 replications)",
+            "api: p99 latency (ms)",
+        ),
+        (
+            "account.cold_starts",
+            "account: cold starts (mean and 95 % CI over 3 replications)",
+            "account: cold starts (invocations)",
+        ),
     ] {
         let png = std::fs::read(out.join(format!("charts/{m}.png"))).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         let svg = std::fs::read_to_string(out.join(format!("charts/{m}.svg"))).unwrap();
-        assert!(svg.contains(m), "{m} title");
-        assert!(svg.contains("functions.api.reserved_concurrency"), "x axis");
-        assert!(svg.contains("memory_mb=1024"), "legend");
+        assert!(svg.contains(&format!("\n{title}\n")), "{m} title: {title}");
+        assert!(svg.contains(&format!("\n{y}\n")), "{m} y axis: {y}");
+        assert!(
+            svg.contains("\napi: reserved concurrency (environments)\n"),
+            "x axis"
+        );
+        assert!(svg.contains("\nmemory = 1024 MB\n"), "legend");
+        assert!(!svg.contains(m), "no raw key in {m}.svg");
     }
 }
 

@@ -30,6 +30,18 @@ pub const MAX_FUNCTIONS: usize = 100_000;
 pub const MAX_REPLICATIONS: u64 = 10_000;
 /// Most runs of one sweep (grid points x replications).
 pub const MAX_SWEEP_RUNS: u64 = 1_000_000;
+/// Most steps in a sweep's `[find]` range ((hi - lo) / step); a bisection probes about
+/// log2 of it plus two values.
+pub const MAX_FIND_STEPS: u64 = 1 << 40;
+/// Largest magnitude of a `[find]` range end.
+pub const MAX_FIND_ABS: f64 = 1e15;
+/// Bounds of a `[find]`'s `confidence` (a one-sided bound beyond 0.9999 needs more
+/// replications than anyone runs; below 0.5 the bound is on the optimistic side of the mean).
+pub const MIN_FIND_CONFIDENCE: f64 = 0.5;
+/// See [`MIN_FIND_CONFIDENCE`].
+pub const MAX_FIND_CONFIDENCE: f64 = 0.9999;
+/// Most requirements of a `[find]`.
+pub const MAX_FIND_REQUIREMENTS: usize = 64;
 /// Most worker threads of a sweep (`--jobs`).
 pub const MAX_JOBS: usize = 1024;
 

@@ -1,8 +1,10 @@
 //! Sweep charts: one per metric, mean and 95 % CI against the first varied parameter, one line
-//! per value of the other varied parameters; drawn with the run charts' toolkit.
+//! per value of the other varied parameters; drawn with the run charts' toolkit. Titles and axes
+//! name the metric and parameter in words with units (`labels`), the caption the replications.
 
 use super::*;
 
+use super::labels;
 use super::results::point_stats;
 use crate::output::charts::toolkit::{self, legend_corner, SERIES_COLORS};
 
@@ -49,7 +51,8 @@ pub(super) struct Series {
     points: Vec<(f64, f64, f64, f64)>,
 }
 
-pub(super) fn write_charts(res: &Results, dir: &Path) -> Result<(), Error> {
+/// Draws the charts into `dir/charts/`; returns (caption, SVG text) of each, for report.html.
+pub(super) fn write_charts(res: &Results, dir: &Path) -> Result<Vec<(String, String)>, Error> {
     let stats = point_stats(res);
     // x positions: the numeric values of the first parameter, or their rank when not numeric.
     let mut xs: Vec<String> = Vec::new();
@@ -69,6 +72,7 @@ pub(super) fn write_charts(res: &Results, dir: &Path) -> Result<(), Error> {
     let chart_dir = dir.join("charts");
     std::fs::create_dir_all(&chart_dir)
         .map_err(|e| Error::runtime(format!("cannot create {}: {e}", chart_dir.display())))?;
+    let mut drawn = Vec::new();
     for m in charted(res) {
         let mut series: Vec<Series> = Vec::new();
         for (row, st) in &stats {
@@ -78,7 +82,18 @@ pub(super) fn write_charts(res: &Results, dir: &Path) -> Result<(), Error> {
                 .iter()
                 .zip(&row.values)
                 .skip(1)
-                .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+                .map(|(k, v)| {
+                    let (words, unit) = labels::parameter(k);
+                    let words = words.split_once(": ").map_or(words.as_str(), |x| x.1);
+                    format!(
+                        "{words} = {v}{}",
+                        if unit.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {unit}")
+                        }
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let (lo, hi) = s.ci95.unwrap_or((s.mean, s.mean));
@@ -95,44 +110,50 @@ pub(super) fn write_charts(res: &Results, dir: &Path) -> Result<(), Error> {
             continue;
         }
         let name = file_name(&res.metrics[m]);
-        let title = res.metrics[m].clone();
-        let xlabel = res.vary[0].clone();
+        let (words, unit) = labels::metric(&res.metrics[m]);
+        let reps = match res.replications {
+            1 => "one replication".to_string(),
+            r => format!("mean and 95 % CI over {r} replications"),
+        };
+        let title = format!("{words} ({reps})");
+        let ylabel = labels::with_unit((words, unit));
+        let xlabel = labels::with_unit(labels::parameter(&res.vary[0]));
         let cats = (!numeric).then_some(xs.as_slice());
         let png = chart_dir.join(format!("{name}.png"));
         let svg = chart_dir.join(format!("{name}.svg"));
-        draw_files(&png, &svg, &title, &xlabel, cats, &series)?;
+        let text = draw_files(&png, &svg, &[&title, &xlabel, &ylabel], cats, &series)?;
+        drawn.push((format!("{ylabel} against {xlabel} ({reps})"), text));
     }
-    Ok(())
+    Ok(drawn)
 }
 
 pub(super) const W: u32 = 900;
 pub(super) const H: u32 = 560;
 
+/// Writes the PNG and SVG of one chart (`labels`: title, x axis, y axis); returns the SVG text.
 pub(super) fn draw_files(
     png: &Path,
     svg: &Path,
-    title: &str,
-    xlabel: &str,
+    labels: &[&str; 3],
     cats: Option<&[String]>,
     series: &[Series],
-) -> Result<(), Error> {
+) -> Result<String, Error> {
     // Atomic like every other output; a chart that fails to draw leaves no file behind.
-    toolkit::write_png(png, (W, H), |root| draw(root, title, xlabel, cats, series))?;
+    toolkit::write_png(png, (W, H), |root| draw(root, labels, cats, series))?;
     let what = svg.display().to_string();
-    let text = toolkit::render_svg(&what, (W, H), |root| {
-        draw(root, title, xlabel, cats, series)
-    })?;
-    write_atomic(svg, text.as_bytes())
+    let text = toolkit::render_svg(&what, (W, H), |root| draw(root, labels, cats, series))?;
+    write_atomic(svg, text.as_bytes())?;
+    Ok(text)
 }
 
 pub(super) fn draw<DB: plotters::prelude::DrawingBackend>(
     root: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
-    xlabel: &str,
+    labels: &[&str; 3],
     cats: Option<&[String]>,
     series: &[Series],
 ) -> Result<(), String> {
     use plotters::prelude::*;
+    let [title, xlabel, ylabel] = *labels;
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let all = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -157,10 +178,7 @@ pub(super) fn draw<DB: plotters::prelude::DrawingBackend>(
         .collect();
     let legend_at = legend_corner(&lines, (x0 - pad, x1 + pad), (y0, y1 + (y1 - y0) * 0.05));
     let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("{title} (mean, 95% CI)"),
-            ("sans-serif", 22).into_font(),
-        )
+        .caption(title, ("sans-serif", 22).into_font())
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(80)
@@ -176,23 +194,16 @@ pub(super) fn draw<DB: plotters::prelude::DrawingBackend>(
                     String::new()
                 }
             }
-            None => format!("{}", (x * 1e6).round() / 1e6),
+            None => tick(*x),
         }
     };
+    let ytick = |y: &f64| tick(*y);
     chart
         .configure_mesh()
         .x_desc(xlabel)
-        .y_desc(
-            title
-                .rsplit('.')
-                .take(2)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("."),
-        )
+        .y_desc(ylabel)
         .x_label_formatter(&cat_fmt)
+        .y_label_formatter(&ytick)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .draw()
@@ -238,4 +249,31 @@ pub(super) fn draw<DB: plotters::prelude::DrawingBackend>(
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// A tick label: at most four significant digits, no trailing zeros ("0.3", not
+/// "0.30000000000000004"; "1200", not "1200.0").
+pub(super) fn tick(x: f64) -> String {
+    // Ticks are round numbers; rounding at 1e-9 of the value hides the binary noise of their sums.
+    if x.abs() < 1e-12 {
+        return "0".into();
+    }
+    readable(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn tick_labels_have_no_spurious_decimals() {
+        assert_eq!(tick(0.1 + 0.2), "0.3");
+        assert_eq!(tick(1200.0), "1200");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(0.0125), "0.0125");
+        assert_eq!(tick(-5.0), "-5");
+        assert_eq!(tick(1e-17), "0");
+        assert_eq!(tick(0.000_01), "1e-5");
+        assert_eq!(tick(2.5e-6), "2.5e-6");
+    }
 }

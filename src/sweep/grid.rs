@@ -12,6 +12,7 @@ pub(super) struct SweepFile {
     metrics: Option<Vec<String>>,
     #[serde(default)]
     vary: Vec<VaryFile>,
+    find: Option<super::find::FindFile>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +53,8 @@ pub struct Sweep {
     pub metrics: Option<Vec<String>>,
     /// The varied parameters; the points are their cross product.
     pub vary: Vec<Vary>,
+    /// The `[find]` search, when the file has one (then `vary` is empty).
+    pub find: Option<super::find::Find>,
     pub(super) text: String,
 }
 
@@ -216,12 +219,25 @@ pub fn load_str(text: &str, file: &Path) -> Result<Sweep, Error> {
             values,
         });
     }
+    let find = match &f.find {
+        None => None,
+        Some(_) if !vary.is_empty() => {
+            return Err(in_file(
+                file,
+                text,
+                "find",
+                "a sweep with [find] searches only find.parameter: remove the [[vary]] entries",
+            ))
+        }
+        Some(x) => Some(super::find::parse(file, text, x)?),
+    };
     let sweep = Sweep {
         file: file.to_path_buf(),
         scenario,
         replications,
         metrics: f.metrics,
         vary,
+        find,
         text: text.to_string(),
     };
     let total = sweep

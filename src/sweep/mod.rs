@@ -14,10 +14,14 @@
 //! metric with the run charts' toolkit.
 
 pub mod charts;
+pub mod find;
 pub mod grid;
+pub mod labels;
+mod report;
 pub mod results;
 pub mod runner;
 pub mod shards;
+mod table;
 
 use crate::error::{Error, KeyPath};
 use crate::output::{prepare_dir, write_atomic};
@@ -33,8 +37,9 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub use find::{Find, FindOutcome, Goal, Op, Requirement};
 pub use grid::{format_f64, load, load_str, value_cell, value_text, Sweep, Vary};
-pub use results::{stat, t975, write_outputs, Results, Row, Stat};
+pub use results::{stat, t975, t_quantile, write_outputs, Results, Row, Stat};
 pub use runner::{run, SweepOptions, SweepReport};
 pub use shards::{content_hash, merge, Shard};
 
@@ -43,6 +48,11 @@ pub const MAX_POINTS: usize = 1_000_000;
 
 /// What `sweep` and `merge` print on stdout.
 pub fn report_text(r: &SweepReport) -> String {
+    if let Some(f) = &r.find {
+        let mut s = find::report_text(f);
+        s.push_str(&format!("outputs in {}\n", r.out_dir.display()));
+        return s;
+    }
     let mut s = format!(
         "{} points, {} runs ({} replication(s) per point)",
         r.points, r.runs, r.results.replications
@@ -54,9 +64,36 @@ pub fn report_text(r: &SweepReport) -> String {
         ));
     }
     s.push('\n');
+    if r.results.shard.n == 1 && !r.results.rows.is_empty() {
+        s.push_str(&table::text(&r.results));
+    }
     for (p, e) in &r.failed_points {
         s.push_str(&format!("point {p} failed: {e}\n"));
     }
     s.push_str(&format!("outputs in {}\n", r.out_dir.display()));
     s
+}
+
+/// A number for a person: four significant digits, no trailing zeros, exponent form outside
+/// 1e-4..1e7 ("0.01234", "1234", "2.5e-6").
+pub fn readable(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if !(1e-4..1e7).contains(&a) {
+        let s = format!("{x:.3e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        return format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'));
+    }
+    let decimals = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }

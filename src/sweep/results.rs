@@ -135,6 +135,109 @@ pub fn t975(df: usize) -> f64 {
         + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * d.powi(4))
 }
 
+/// Quantile `p` (in (0, 1)) of Student's t with `df` degrees of freedom: the inverse of the
+/// distribution function `1 - I_x(df/2, 1/2) / 2` (x = df / (df + t^2), `I` the regularized
+/// incomplete beta function), found by bisection to about 1e-12. The one-sided bounds of
+/// `[find]` use it at the chosen confidence.
+pub fn t_quantile(p: f64, df: usize) -> f64 {
+    if df == 0 || !(p > 0.0 && p < 1.0) {
+        return f64::NAN;
+    }
+    if p < 0.5 {
+        return -t_quantile(1.0 - p, df);
+    }
+    let d = df as f64;
+    let cdf = |t: f64| 1.0 - 0.5 * inc_beta(d / (d + t * t), d / 2.0, 0.5);
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    while cdf(hi) < p && hi < 1e300 {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-12 * hi.max(1.0) {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error below 1e-13).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let sum = C[1..]
+        .iter()
+        .enumerate()
+        .fold(C[0], |s, (i, c)| s + c / (x + i as f64 + 1.0));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// Regularized incomplete beta function I_x(a, b), by its continued fraction (modified Lentz).
+fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    // The fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
+    if x > (a + 1.0) / (a + b + 2.0) {
+        return 1.0 - inc_beta(1.0 - x, b, a);
+    }
+    let tiny = 1e-300;
+    let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
+    if d.abs() < tiny {
+        d = tiny;
+    }
+    d = 1.0 / d;
+    let mut f = d;
+    for m in 1..500 {
+        let m = m as f64;
+        for num in [
+            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
+            d = 1.0 + num * d;
+            if d.abs() < tiny {
+                d = tiny;
+            }
+            c = 1.0 + num / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            d = 1.0 / d;
+            f *= d * c;
+        }
+        if (d * c - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    front * f / a
+}
+
 /// Statistics of `values` (in order; the order fixes the last bits of the sums).
 pub fn stat(values: &[f64]) -> Option<Stat> {
     let n = values.len();
@@ -221,15 +324,29 @@ pub(super) fn summary_csv(res: &Results) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::runtime(format!("cannot write results_summary.csv: {e}")))
 }
 
-/// `results_summary.csv` and the charts.
+/// `results_summary.csv`, the charts and report.html.
 pub fn write_outputs(res: &Results, dir: &Path, charts: bool) -> Result<(), Error> {
+    write_outputs_with(res, dir, charts, None)
+}
+
+/// As [`write_outputs`], with the answer of a `[find]` on report.html.
+pub(super) fn write_outputs_with(
+    res: &Results,
+    dir: &Path,
+    charts: bool,
+    find: Option<&super::find::FindOutcome>,
+) -> Result<(), Error> {
     write_atomic(&dir.join("results.csv"), &results_csv(res)?)?;
     write_atomic(&dir.join(MANIFEST), manifest_json(res).as_bytes())?;
     if res.shard.n == 1 {
         write_atomic(&dir.join("results_summary.csv"), &summary_csv(res)?)?;
-        if charts && !res.vary.is_empty() {
-            write_charts(res, dir)?;
-        }
+        let drawn = if charts && !res.vary.is_empty() {
+            write_charts(res, dir)?
+        } else {
+            Vec::new()
+        };
+        let page = super::report::page(res, &drawn, find);
+        write_atomic(&dir.join("report.html"), page.as_bytes())?;
     }
     Ok(())
 }

@@ -37,6 +37,8 @@ pub struct SweepReport {
     pub failed_points: Vec<(usize, String)>,
     /// The rows of the sweep.
     pub results: Results,
+    /// The search and its answer, for a sweep file with `[find]`.
+    pub find: Option<super::find::FindOutcome>,
 }
 
 /// Every metric key a run of a model with these functions would report, in summary order.
@@ -78,6 +80,16 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         }
     }
     let shard = opts.shard.unwrap_or(Shard { k: 1, n: 1 });
+    if sweep.find.is_some() && shard.n > 1 {
+        return Err(Error::input(
+            Path::new("--shard"),
+            KeyPath::default(),
+            format!(
+                "{} has [find], a sequential search that cannot be sharded: run it without --shard",
+                sweep.file.display()
+            ),
+        ));
+    }
     let total = sweep.len();
     if total as u64 * replications > lim::MAX_SWEEP_RUNS {
         return Err(Error::input(
@@ -94,6 +106,9 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::runtime(format!("cannot start worker threads: {e}")))?;
+    if let Some(find) = &sweep.find {
+        return super::find::run(&sweep, find, opts, replications, &pool);
+    }
 
     // Validate every point before running anything (in parallel; reported in point order).
     let loaded: Vec<Result<(u64, Vec<String>), Error>> = pool.install(|| {
@@ -173,14 +188,10 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         }
     };
 
-    let out_dir = opts.out.clone().unwrap_or_else(|| {
-        let stem = sweep
-            .file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "sweep".into());
-        PathBuf::from("output").join(stem)
-    });
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| super::find::default_out(&sweep));
     prepare_dir(&out_dir)?;
 
     let tasks: Vec<(usize, u64, Result<u64, String>)> = checked
@@ -202,38 +213,18 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         let row = match c {
             Ok(base_seed) => {
                 let seed = replication_seed(*base_seed, *r);
-                let (_, model) = load_model(&sweep.scenario, &sweep.overrides(*p), Some(seed))?;
-                // A failing run (a bug) costs its own row, not the other points' results.
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    simulate(&model, &mut NoRecorder)
-                }));
-                match out {
-                    Ok(out) => {
-                        let all: std::collections::HashMap<String, f64> =
-                            out.summary.metrics().into_iter().collect();
-                        Row {
-                            point: *p,
-                            replication: *r,
-                            seed,
-                            values,
-                            metrics: metrics.iter().map(|k| all.get(k).copied()).collect(),
-                            error: String::new(),
-                        }
-                    }
-                    Err(e) => Row {
-                        point: *p,
-                        replication: *r,
-                        seed,
-                        values,
-                        metrics: vec![None; metrics.len()],
-                        error: format!(
-                            "the simulation failed (seed {seed}): {}",
-                            e.downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| e.downcast_ref::<String>().cloned())
-                                .unwrap_or_default()
-                        ),
-                    },
+                let (metrics, error) = match run_once(&sweep, &sweep.overrides(*p), seed, &metrics)?
+                {
+                    Ok(m) => (m, String::new()),
+                    Err(e) => (vec![None; metrics.len()], e),
+                };
+                Row {
+                    point: *p,
+                    replication: *r,
+                    seed,
+                    values,
+                    metrics,
+                    error,
                 }
             }
             Err(msg) => Row {
@@ -278,6 +269,36 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         runs: tasks.len(),
         failed_points,
         results,
+        find: None,
+    })
+}
+
+/// One run of the sweep's scenario with `overrides` and `seed`: the values of `metrics`
+/// (`None` where the run has no such metric), or why the simulation failed. A failing run (a
+/// bug) costs its own row, not the other points' results.
+pub(super) fn run_once(
+    sweep: &Sweep,
+    overrides: &[Override],
+    seed: u64,
+    metrics: &[String],
+) -> Result<Result<Vec<Option<f64>>, String>, Error> {
+    let (_, model) = load_model(&sweep.scenario, overrides, Some(seed))?;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        simulate(&model, &mut NoRecorder)
+    }));
+    Ok(match out {
+        Ok(out) => {
+            let all: std::collections::HashMap<String, f64> =
+                out.summary.metrics().into_iter().collect();
+            Ok(metrics.iter().map(|k| all.get(k).copied()).collect())
+        }
+        Err(e) => Err(format!(
+            "the simulation failed (seed {seed}): {}",
+            e.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| e.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        )),
     })
 }
 

@@ -325,5 +325,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: bool) -> Result<SweepReport, 
         runs: results.rows.len(),
         failed_points: failed,
         results,
+        find: None,
     })
 }
