@@ -25,8 +25,8 @@ fn check(scenario: &str, function: &str) {
         col("function"),
         col("QueueDepth"),
         col("QueueOldestAgeMs"),
-        col("AsyncEventAgeMs"),
-        col("IteratorAgeMs"),
+        col("AsyncEventAge"),
+        col("IteratorAge"),
         col("DeadLetters"),
         col("Dropped"),
     );
@@ -44,7 +44,14 @@ fn check(scenario: &str, function: &str) {
         peak = peak.max(d);
         let age = [qa, aa, ia]
             .iter()
-            .map(|&i| c[i].parse::<f64>().unwrap())
+            .map(|&i| {
+                // An empty age cell: no async try or stream batch in the bucket.
+                if c[i].is_empty() {
+                    0.0
+                } else {
+                    c[i].parse::<f64>().unwrap()
+                }
+            })
             .fold(0.0, f64::max);
         ages.push(age);
         times.push(c[t].parse::<f64>().unwrap());

@@ -76,6 +76,7 @@ impl<R: Recorder> Sim<'_, R> {
         let age = self.now - e.arrival;
         let c = &mut self.funcs[f].bucket_counts;
         c.async_age_max = c.async_age_max.max(age);
+        c.async_age_samples += 1;
         if self.attempt(f, Caller::Async(e)).is_err() {
             let delay = throttle_delay(e.throttles);
             let next = AsyncEvent {
@@ -94,6 +95,7 @@ impl<R: Recorder> Sim<'_, R> {
         if at - e.arrival > spec.maximum_event_age.0 {
             let end = if spec.dlq { End::Dlq } else { End::Dropped };
             let f = self.function_of(e.source);
+            self.funcs[f].bucket_counts.async_dropped += 1;
             self.finish_request(f, e.arrival, end, ran);
             return;
         }
@@ -127,6 +129,7 @@ impl<R: Recorder> Sim<'_, R> {
             } else {
                 End::Dropped
             };
+            self.funcs[f].bucket_counts.async_dropped += 1;
             self.finish_request(f, e.arrival, end, cold);
             return;
         }

@@ -510,7 +510,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
         }
         match src.invocation {
             InvocationModel::Sync => self.sync_arrival(i),
-            InvocationModel::Async => self.async_try(AsyncEvent::new(i, self.now)),
+            InvocationModel::Async => {
+                self.funcs[f].bucket_counts.async_received += 1;
+                self.async_try(AsyncEvent::new(i, self.now))
+            }
             InvocationModel::Sqs => self.sqs_arrival(i),
             InvocationModel::Stream => self.stream_arrival(i),
         }

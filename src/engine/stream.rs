@@ -172,6 +172,7 @@ impl<R: Recorder> Sim<'_, R> {
         }
         let c = &mut fs.bucket_counts;
         c.iterator_age_max = c.iterator_age_max.max(self.now - last);
+        c.iterator_age_samples += 1;
         let caller = Caller::Batch {
             batch: b,
             arrival: first,

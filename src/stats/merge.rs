@@ -29,6 +29,8 @@ impl BucketRow {
         self.add_counts(other);
         self.concurrency_max += other.concurrency_max;
         self.concurrency_mean += other.concurrency_mean;
+        self.provisioned_max += other.provisioned_max;
+        self.provisioned += other.provisioned;
         self.queue_depth += other.queue_depth;
         self.scaling_tokens += other.scaling_tokens;
         self.async_event_age_ms = self.async_event_age_ms.max(other.async_event_age_ms);
@@ -42,6 +44,8 @@ impl BucketRow {
     pub fn merge_later(&mut self, later: &BucketRow, tokens: TokensKept) {
         self.add_counts(later);
         self.concurrency_max = self.concurrency_max.max(later.concurrency_max);
+        self.provisioned_max = self.provisioned_max.max(later.provisioned_max);
+        self.claimed_concurrency = self.claimed_concurrency.max(later.claimed_concurrency);
         self.concurrency_mean = (self.concurrency_mean + later.concurrency_mean) / 2.0;
         self.provisioned_utilization =
             (self.provisioned_utilization + later.provisioned_utilization) / 2.0;

@@ -211,7 +211,7 @@ pub struct QueueLevels {
     /// (`QueueDepth`).
     pub peak_depth: u64,
     /// Oldest waiting message or record: per bucket the largest of `QueueOldestAgeMs`,
-    /// `AsyncEventAgeMs` and `IteratorAgeMs`; its maximum and its 99th percentile over buckets
+    /// `AsyncEventAge` and `IteratorAge`; its maximum and its 99th percentile over buckets
     /// (nearest rank, within 0.4 %).
     pub max_oldest_age_ms: f64,
     /// 99th percentile over buckets of the oldest message or record age, ms.
