@@ -194,17 +194,8 @@ impl<R: Recorder> Sim<'_, R> {
                 queue_oldest_age_ms: age_ms(self.gauges[i].1),
             };
             fs.fold_bucket_latency();
-            acc.add_counts(&row);
-            acc.async_event_age_ms = acc.async_event_age_ms.max(row.async_event_age_ms);
-            acc.iterator_age_ms = acc.iterator_age_ms.max(row.iterator_age_ms);
-            acc.queue_depth += row.queue_depth;
-            acc.queue_oldest_age_ms = acc.queue_oldest_age_ms.max(row.queue_oldest_age_ms);
-            if fs.bucket.is_some() {
-                acc.scaling_tokens += tokens;
-            }
+            acc.merge_into_account(&row, fs.bucket.is_some());
             prov_total += fm.provisioned as u64;
-            acc.provisioned_max += pmax;
-            acc.provisioned += fm.provisioned;
             allocated += fm
                 .reserved
                 .map_or(fm.provisioned, |r| r.max(fm.provisioned));
