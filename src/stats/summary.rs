@@ -131,6 +131,10 @@ pub struct FunctionSummary {
     pub cost_usd: Cost,
     /// Queue service levels (async events, SQS messages, stream records).
     pub queue: QueueLevels,
+    /// What `requests` and `attempts` count for this function's traffic, for the table (for
+    /// example "records / batches (stream)"); empty when unknown. Not in summary.json.
+    #[serde(skip)]
+    pub units: &'static str,
 }
 
 /// The summary of a run (summary.json).
