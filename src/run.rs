@@ -55,6 +55,7 @@ pub fn simulate<R: Recorder>(model: &Model, rec: &mut R) -> RunOutput {
     let q = &rec.queue;
     let n = out.summary.functions.len();
     for (i, (_, f)) in out.summary.functions.iter_mut().enumerate() {
+        f.units = units(model, i);
         f.queue = q.levels(i, f.dlq, f.dropped);
     }
     let a = &mut out.summary.account;
@@ -94,6 +95,29 @@ impl<R: Recorder> Recorder for WithQueue<'_, R> {
     #[inline(always)]
     fn on_throttle(&mut self, t: u64, function: u32) {
         self.inner.on_throttle(t, function);
+    }
+}
+
+/// What requests and attempts of function `f` count: requests and tries for sync, events
+/// and tries for async, messages and batches for SQS, records and batches for streams.
+fn units(model: &Model, f: usize) -> &'static str {
+    use crate::scenario::Invocation as M;
+    let mut models = model
+        .sources
+        .iter()
+        .filter(|s| s.function == f)
+        .map(|s| s.invocation);
+    let Some(first) = models.next() else {
+        return "";
+    };
+    if models.any(|m| m != first) {
+        return "mixed (several invocation models)";
+    }
+    match first {
+        M::Sync => "requests / tries (sync)",
+        M::Async => "events / tries (async)",
+        M::Sqs => "messages / batches (SQS)",
+        M::Stream => "records / batches (stream)",
     }
 }
 
@@ -151,6 +175,7 @@ fn function_summary(
         },
         cost_usd: c,
         queue: Default::default(),
+        units: "",
     }
 }
 

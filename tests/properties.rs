@@ -1214,7 +1214,12 @@ fn check(r: &Raw) -> Result<(), TestCaseError> {
         prop_assert!(tokens >= 0, "ScalingTokensAvailable {tokens} < 0");
         let e = sums.entry(v[1].to_string()).or_default();
         for (j, (_, c)) in cols.iter().enumerate() {
-            e.0[j] += v[*c].parse::<u64>().unwrap();
+            // An empty cell: a provisioned metric of a function without provisioned concurrency.
+            e.0[j] += if v[*c].is_empty() {
+                0
+            } else {
+                v[*c].parse::<u64>().unwrap()
+            };
         }
         e.1 = e.1.max(v[c_conc].parse().unwrap());
     }

@@ -130,10 +130,14 @@ impl<R: Recorder> Sim<'_, R> {
         };
         let mut prov_total = 0u64;
         let mut prov_busy_area = 0.0;
+        // Allocated concurrency for `ClaimedAccountConcurrency`: each function's reservation,
+        // or its provisioned concurrency when it has no reservation (a reservation already
+        // holds the function's provisioned environments).
+        let mut allocated = 0u32;
         for (i, fs) in self.funcs.iter_mut().enumerate() {
             let fm = &self.m.functions[i];
             let (cmax, cmean) = fs.busy.close_bucket(end, warmup, len);
-            let (_, pmean) = fs.busy_prov.close_bucket(end, warmup, len);
+            let (pmax, pmean) = fs.busy_prov.close_bucket(end, warmup, len);
             let c = std::mem::take(&mut fs.bucket_counts);
             let tokens = fs
                 .bucket
@@ -142,6 +146,7 @@ impl<R: Recorder> Sim<'_, R> {
                 .or(account_tokens)
                 .unwrap_or(0);
             let p = |q| Histogram::quantile_of(fs.bucket_latency.iter(), q) / 1e3;
+            let latency_samples = fs.bucket_latency.iter().map(Histogram::len).sum();
             let row = BucketRow {
                 start: Micros(start),
                 function: Some(i as u32),
@@ -152,6 +157,16 @@ impl<R: Recorder> Sim<'_, R> {
                 throttles: c.throttles,
                 cold_starts: c.cold_starts,
                 concurrency_max: cmax,
+                provisioned_max: pmax,
+                // Every invocation of a function with provisioned concurrency runs on a
+                // provisioned environment or spills over to an on-demand one.
+                provisioned_invocations: if fm.provisioned > 0 {
+                    c.invocations - c.spillover
+                } else {
+                    0
+                },
+                provisioned: fm.provisioned,
+                claimed_concurrency: 0,
                 concurrency_mean: cmean,
                 provisioned_utilization: if fm.provisioned > 0 {
                     pmean / fm.provisioned as f64
@@ -161,27 +176,29 @@ impl<R: Recorder> Sim<'_, R> {
                 spillover: c.spillover,
                 unreserved_concurrency: if fm.reserved.is_none() { cmax } else { 0 },
                 scaling_tokens: tokens,
+                latency_samples,
                 latency_p50_ms: p(0.5),
                 latency_p90_ms: p(0.9),
                 latency_p99_ms: p(0.99),
-                latency_samples: fs.bucket_latency.iter().map(|h| h.len()).sum(),
                 async_event_age_ms: c.async_age_max as f64 / 1e3,
+                async_age_samples: c.async_age_samples,
                 iterator_age_ms: c.iterator_age_max as f64 / 1e3,
+                iterator_age_samples: c.iterator_age_samples,
+                async_received: c.async_received,
+                async_dropped: c.async_dropped,
+                durations: c.durations,
+                duration_sum_us: c.duration_sum_us,
                 dead_letters: c.dead_letters,
                 dropped: c.dropped,
                 queue_depth: self.gauges[i].0,
                 queue_oldest_age_ms: age_ms(self.gauges[i].1),
             };
             fs.fold_bucket_latency();
-            acc.add_counts(&row);
-            acc.async_event_age_ms = acc.async_event_age_ms.max(row.async_event_age_ms);
-            acc.iterator_age_ms = acc.iterator_age_ms.max(row.iterator_age_ms);
-            acc.queue_depth += row.queue_depth;
-            acc.queue_oldest_age_ms = acc.queue_oldest_age_ms.max(row.queue_oldest_age_ms);
-            if fs.bucket.is_some() {
-                acc.scaling_tokens += tokens;
-            }
+            acc.merge_into_account(&row, fs.bucket.is_some());
             prov_total += fm.provisioned as u64;
+            allocated += fm
+                .reserved
+                .map_or(fm.provisioned, |r| r.max(fm.provisioned));
             prov_busy_area += pmean;
             self.rows.push(row);
         }
@@ -190,6 +207,10 @@ impl<R: Recorder> Sim<'_, R> {
         acc.concurrency_max = amax;
         acc.concurrency_mean = amean;
         acc.unreserved_concurrency = umax;
+        // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html:
+        // UnreservedConcurrentExecutions plus allocated concurrency (reserved plus
+        // provisioned), viewed with MAX; allocated concurrency is constant within a run.
+        acc.claimed_concurrency = umax + allocated;
         acc.provisioned_utilization = if prov_total > 0 {
             prov_busy_area / prov_total as f64
         } else {

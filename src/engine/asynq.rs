@@ -84,6 +84,7 @@ impl<R: Recorder> Sim<'_, R> {
         let age = self.now - e.arrival;
         let c = &mut self.funcs[f].bucket_counts;
         c.async_age_max = c.async_age_max.max(age);
+        c.async_age_samples += 1;
         if self.attempt(f, Caller::Async(e)).is_err() {
             let delay = throttle_delay(e.throttles);
             let next = AsyncEvent {
@@ -119,6 +120,7 @@ impl<R: Recorder> Sim<'_, R> {
             } else {
                 End::Dropped
             };
+            self.funcs[f].bucket_counts.async_dropped += 1;
             self.finish_request(f, e.arrival, end, false);
             return;
         }
@@ -144,6 +146,7 @@ impl<R: Recorder> Sim<'_, R> {
             } else {
                 End::Dropped
             };
+            self.funcs[f].bucket_counts.async_dropped += 1;
             self.finish_request(f, e.arrival, end, cold);
             return;
         }

@@ -163,7 +163,9 @@ impl<R: Recorder> Sim<'_, R> {
             fs.busy_prov.inc(now, warmup);
         }
         self.account_busy.inc(now, warmup);
-        if fs.pool == Pool::Unreserved {
+        // Provisioned environments are allocated concurrency, not unreserved concurrency
+        // (CloudWatch `UnreservedConcurrentExecutions`).
+        if fs.pool == Pool::Unreserved && !provisioned {
             self.unreserved_busy.inc(now, warmup);
         }
         let inv = self.invocations.insert(Invocation {
@@ -218,6 +220,9 @@ impl<R: Recorder> Sim<'_, R> {
         if call.outcome != Outcome::Success {
             fs.bucket_counts.errors += 1;
         }
+        // CloudWatch `Duration`: handler time, INIT excluded.
+        fs.bucket_counts.durations += 1;
+        fs.bucket_counts.duration_sum_us += call.run;
         if call.caller.arrival() >= warmup {
             if call.outcome != Outcome::Success {
                 fs.totals.errors += 1;
@@ -237,7 +242,7 @@ impl<R: Recorder> Sim<'_, R> {
         }
         self.account_busy.dec(now, warmup);
         let unreserved = fs.pool == Pool::Unreserved;
-        if unreserved {
+        if unreserved && !call.provisioned {
             self.unreserved_busy.dec(now, warmup);
         }
         if call.provisioned {

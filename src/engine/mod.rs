@@ -189,6 +189,13 @@ enum Timer {
     SqsReturn(u32),
     /// A failed stream batch is tried again (batch).
     StreamRetry(u32),
+    /// A stream lane's poll, or the end of its batching window.
+    StreamPoll {
+        /// The stream's traffic source.
+        source: u32,
+        /// The lane.
+        lane: u32,
+    },
 }
 
 /// One message or record of an SQS queue or a stream.
@@ -473,6 +480,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             Timer::SqsWake(s) => self.sqs_wake(s),
             Timer::SqsReturn(b) => self.sqs_return(b),
             Timer::StreamRetry(b) => self.stream_try(b),
+            Timer::StreamPoll { source, lane } => self.stream_poll(source, lane),
         }
     }
 
@@ -510,7 +518,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
         }
         match src.invocation {
             InvocationModel::Sync => self.sync_arrival(i),
-            InvocationModel::Async => self.async_try(AsyncEvent::new(i, self.now)),
+            InvocationModel::Async => {
+                self.funcs[f].bucket_counts.async_received += 1;
+                self.async_try(AsyncEvent::new(i, self.now))
+            }
             InvocationModel::Sqs => self.sqs_arrival(i),
             InvocationModel::Stream => self.stream_arrival(i),
         }

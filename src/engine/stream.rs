@@ -3,7 +3,18 @@
 //! - Records land on one of `shards x parallelization_factor` lanes, chosen at random (a
 //!   partition key hash); a lane is processed strictly in order, one batch at a time, so the
 //!   order per shard (per partition key with a factor > 1) is never violated.
-//! - A free lane takes up to `batch_size` waiting records at once (no batching window).
+//! - Polling (<https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>, "Polling and
+//!   batching streams": Lambda polls each shard at a base rate of once per second): an idle
+//!   lane (no batch in flight, nothing waiting) is polled once per second, on its own phase
+//!   (drawn at random per lane at the start, then from the moment it last found nothing), so a
+//!   record arriving on an idle lane waits for the lane's next poll. A lane that finishes a
+//!   batch with records waiting polls again at once.
+//! - A poll that finds records takes up to `batch_size` of them, unless `batching_window`
+//!   (MaximumBatchingWindowInSeconds, 0 to 300 s,
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html>:
+//!   records are gathered until the batch is full or the window expires) is set: then the lane
+//!   gathers from that poll until the batch is full or the window ends. At 5 records/s on one
+//!   shard without a window this makes about one invocation per second, not one per record.
 //! - A failed batch (function error, timeout, throttle, or a poison record inside) blocks its
 //!   lane and is tried again: 1 ms after an error or timeout, 1 s after a throttle, until it
 //!   succeeds, `maximum_retry_attempts` retries are used (-1 = no limit) or its oldest record is
@@ -29,12 +40,24 @@ use std::collections::VecDeque;
 pub const ERROR_RETRY_DELAY: Micros = Micros(1000);
 /// Delay before a throttled batch is tried again.
 pub const THROTTLE_RETRY_DELAY: Micros = Micros::SECOND;
+/// Interval between the polls of an idle lane.
+pub const POLL_INTERVAL: Micros = Micros::SECOND;
 
-#[derive(Default)]
+/// Marks "none" for the lane's times.
+const NEVER: u64 = u64::MAX;
+
 pub(super) struct Lane {
     pub queue: VecDeque<Msg>,
     /// The batch in flight, if any.
     batch: Option<u32>,
+    /// The idle lane's poll phase: it polls at `idle_since + k x POLL_INTERVAL`, k >= 1 (before
+    /// the first poll: at `idle_since` itself).
+    idle_since: u64,
+    /// When the lane's pending poll (a next poll or the end of a batching window) is due;
+    /// `NEVER` when none is. A poll timer that fires at another time is stale and ignored.
+    poll_at: u64,
+    /// End of the batching window the lane is gathering in; `NEVER` when not gathering.
+    window_end: u64,
 }
 
 pub(super) struct Mapping {
@@ -44,6 +67,7 @@ pub(super) struct Mapping {
     batch_size: u32,
     max_retries: i64,
     max_age: u64,
+    window: u64,
     bisect: bool,
     on_failure: bool,
     poison_rate: f64,
@@ -51,14 +75,24 @@ pub(super) struct Mapping {
 }
 
 impl Mapping {
-    pub(super) fn new(spec: &StreamSpec, rng: Rng) -> Mapping {
+    pub(super) fn new(spec: &StreamSpec, mut rng: Rng) -> Mapping {
         let lanes = (spec.shards * spec.parallelization_factor) as usize;
+        let lanes = (0..lanes)
+            .map(|_| Lane {
+                queue: VecDeque::new(),
+                batch: None,
+                idle_since: rng.random_range(0..POLL_INTERVAL.0),
+                poll_at: NEVER,
+                window_end: NEVER,
+            })
+            .collect();
         Mapping {
-            lanes: (0..lanes).map(|_| Lane::default()).collect(),
+            lanes,
             unprocessed: 0,
             batch_size: spec.batch_size,
             max_retries: spec.maximum_retry_attempts,
             max_age: spec.maximum_record_age.0,
+            window: spec.batching_window.0,
             bisect: spec.bisect_batch_on_function_error,
             on_failure: spec.on_failure_destination,
             poison_rate: spec.poison_rate,
@@ -96,14 +130,52 @@ impl<R: Recorder> Sim<'_, R> {
         let lane = st.rng.random_range(0..st.lanes.len());
         let poison = st.poison_rate > 0.0 && st.rng.random::<f64>() < st.poison_rate;
         st.unprocessed += 1;
+        let batch_size = st.batch_size as usize;
         let l = &mut st.lanes[lane];
         l.queue.push_back(Msg {
             arrival: now,
             receives: 0,
             poison,
         });
+        if l.batch.is_some() {
+            // The lane polls again when its batch is done.
+            return;
+        }
+        if l.window_end != NEVER {
+            // Gathering: a full batch goes at once, else at the window's end.
+            if l.queue.len() >= batch_size {
+                self.stream_next(source, lane as u32);
+            }
+            return;
+        }
+        if l.poll_at == NEVER {
+            // Idle: the record waits for the lane's next poll.
+            let next = if now < l.idle_since {
+                l.idle_since
+            } else {
+                l.idle_since + ((now - l.idle_since) / POLL_INTERVAL.0 + 1) * POLL_INTERVAL.0
+            };
+            l.poll_at = next;
+            self.push_timer(
+                next,
+                Timer::StreamPoll {
+                    source,
+                    lane: lane as u32,
+                },
+            );
+        }
+    }
+
+    /// A poll timer of lane `lane` fired: the lane polls, unless the timer is stale.
+    pub(super) fn stream_poll(&mut self, source: u32, lane: u32) {
+        let now = self.now;
+        let l = &mut self.stream(source).lanes[lane as usize];
+        if l.poll_at != now {
+            return;
+        }
+        l.poll_at = NEVER;
         if l.batch.is_none() {
-            self.stream_next(source, lane as u32);
+            self.stream_next(source, lane);
         }
     }
 
@@ -122,7 +194,8 @@ impl<R: Recorder> Sim<'_, R> {
         }
     }
 
-    /// Lane `lane` is free: the next batch of waiting records, if any.
+    /// Lane `lane` is free and polls now: the next batch of waiting records, if any, at once
+    /// or at the end of a batching window.
     fn stream_next(&mut self, source: u32, lane: u32) {
         let now = self.now;
         // Records past their maximum age are never processed.
@@ -137,12 +210,37 @@ impl<R: Recorder> Sim<'_, R> {
                     self.stream_discard(source, &[m]);
                 }
                 Some(_) => break,
-                None => return,
+                None => {
+                    // Nothing found: the lane is idle and polls once per second from now.
+                    let l = &mut self.stream(source).lanes[lane as usize];
+                    l.idle_since = now;
+                    l.window_end = NEVER;
+                    return;
+                }
             }
         }
         if self.switched_off(self.function_of(source)) {
             return;
         }
+        let st = self.stream(source);
+        let (window, batch_size) = (st.window, st.batch_size as usize);
+        let l = &mut st.lanes[lane as usize];
+        if window > 0 && l.queue.len() < batch_size {
+            if l.window_end == NEVER {
+                // This poll opens a batching window.
+                l.window_end = now + window;
+                l.poll_at = l.window_end;
+                let at = l.window_end;
+                self.push_timer(at, Timer::StreamPoll { source, lane });
+                return;
+            }
+            if now < l.window_end {
+                return;
+            }
+        }
+        // Taking a batch makes any pending poll stale.
+        l.window_end = NEVER;
+        l.poll_at = NEVER;
         let b = self.new_batch(source, lane);
         let SourceKind::Stream(st) = &mut self.sources[source as usize].kind else {
             unreachable!()
@@ -175,6 +273,7 @@ impl<R: Recorder> Sim<'_, R> {
         }
         let c = &mut fs.bucket_counts;
         c.iterator_age_max = c.iterator_age_max.max(self.now - last);
+        c.iterator_age_samples += 1;
         let caller = Caller::Batch {
             batch: b,
             arrival: first,

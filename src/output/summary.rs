@@ -200,6 +200,10 @@ pub fn to_table(s: &Summary) -> String {
         "scenario {:?}, seed {}, {} s simulated",
         s.scenario, s.seed, s.duration_s
     );
+    let units = units_line(s);
+    if !units.is_empty() {
+        let _ = writeln!(out, "{units}");
+    }
     // Padding by hand: a format width above 65,535 panics, and names are user input.
     pad(&mut out, "", label_w, false);
     for (c, (name, _)) in cols.iter().enumerate() {
@@ -216,6 +220,22 @@ pub fn to_table(s: &Summary) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The line that names, per function, what the table's requests and attempts count
+/// (SQS and streams: messages or records, and batches; async: events and tries).
+pub fn units_line(s: &Summary) -> String {
+    let per: Vec<String> = s
+        .functions
+        .iter()
+        .filter(|(_, f)| !f.units.is_empty())
+        .map(|(n, f)| format!("{n} {}", f.units))
+        .collect();
+    if per.is_empty() {
+        String::new()
+    } else {
+        format!("requests / attempts count: {}", per.join("; "))
+    }
 }
 
 /// Appends `s` padded with spaces to `w` bytes, right-aligned or left-aligned.

@@ -11,56 +11,145 @@ use std::path::{Path, PathBuf};
 /// Writes one cell of a row.
 type Cell = fn(&mut dyn Write, &BucketRow) -> std::io::Result<()>;
 
-/// The columns of `timeseries.csv` after `time_s` and `function`: each column's name and how its
-/// cell is written, in file order. The header and every row are made from this one table.
-const CELLS: &[(&str, Cell)] = &[
-    ("Invocations", |w, r| write!(w, "{}", r.invocations)),
-    ("Errors", |w, r| write!(w, "{}", r.errors)),
-    ("Throttles", |w, r| write!(w, "{}", r.throttles_total())),
-    ("ThrottlesBurst", |w, r| {
-        write!(w, "{}", r.throttles[ThrottleReason::Burst])
+/// Writes `v` with three decimals, or nothing (an empty cell, NaN for pandas) when the
+/// bucket has no sample of it: CloudWatch has no data point for a period without samples.
+fn opt_ms(w: &mut dyn Write, samples: u64, v: f64) -> std::io::Result<()> {
+    if samples == 0 {
+        Ok(())
+    } else {
+        write!(w, "{v:.3}")
+    }
+}
+
+/// Writes `v` on rows that have provisioned concurrency; CloudWatch emits the provisioned
+/// metrics only for functions with provisioned concurrency configured.
+fn if_provisioned(
+    w: &mut dyn Write,
+    r: &BucketRow,
+    v: impl std::fmt::Display,
+) -> std::io::Result<()> {
+    if r.provisioned == 0 {
+        Ok(())
+    } else {
+        write!(w, "{v}")
+    }
+}
+
+/// Writes `v` on the account row only (account-level CloudWatch metrics).
+fn account_only(w: &mut dyn Write, r: &BucketRow, v: u32) -> std::io::Result<()> {
+    if r.function.is_some() {
+        Ok(())
+    } else {
+        write!(w, "{v}")
+    }
+}
+
+/// The columns of `timeseries.csv` after `time_s` and `function`: each column's name, its
+/// unit, its CloudWatch counterpart (with the statistic) and how its cell is written, in file order. The header, every row and the README's column
+/// table are made from this one table.
+///
+/// The first columns are CloudWatch's Lambda metrics under their exact names, units and
+/// meanings, each with the statistic the documentation says to view it with, over one bucket:
+/// <https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html> (invocation,
+/// performance, async and event source mapping metrics) and
+/// <https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html> (concurrency
+/// metrics). The columns after them are this project's own and keep their names.
+pub const CELLS: &[(&str, &str, &str, Cell)] = &[
+    // Sum: invocations that ran, errors and timeouts included, throttles excluded.
+    ("Invocations", "count", "`Invocations` (Sum)", |w, r| write!(w, "{}", r.invocations)),
+    // Sum: invocations that ended in a function error or a timeout.
+    ("Errors", "count", "`Errors` (Sum)", |w, r| write!(w, "{}", r.errors)),
+    // Sum: throttled invocation requests, every reason together.
+    ("Throttles", "count", "`Throttles` (Sum)", |w, r| write!(w, "{}", r.throttles_total())),
+    // Average handler time of the invocations that ended in the bucket, INIT excluded.
+    ("Duration", "ms", "`Duration` (Average)", |w, r| {
+        let mean = r.duration_sum_us as f64 / r.durations.max(1) as f64 / 1e3;
+        opt_ms(w, r.durations, mean)
     }),
-    ("ThrottlesAccount", |w, r| {
-        write!(w, "{}", r.throttles[ThrottleReason::Account])
-    }),
-    ("ThrottlesReserved", |w, r| {
-        write!(w, "{}", r.throttles[ThrottleReason::Reserved])
-    }),
-    ("ThrottlesRate", |w, r| {
-        write!(w, "{}", r.throttles[ThrottleReason::Rate])
-    }),
-    ("ColdStarts", |w, r| write!(w, "{}", r.cold_starts)),
-    ("ConcurrentExecutions", |w, r| {
+    // Maximum of busy environments.
+    ("ConcurrentExecutions", "count", "`ConcurrentExecutions` (Maximum)", |w, r| {
         write!(w, "{}", r.concurrency_max)
     }),
-    ("ConcurrentExecutionsMean", |w, r| {
+    // Account row, maximum: busy on-demand environments of functions without reserved
+    // concurrency.
+    ("UnreservedConcurrentExecutions", "count", "`UnreservedConcurrentExecutions` (Maximum; account row only)", |w, r| {
+        account_only(w, r, r.unreserved_concurrency)
+    }),
+    // Account row, maximum: UnreservedConcurrentExecutions plus allocated concurrency.
+    ("ClaimedAccountConcurrency", "count", "`ClaimedAccountConcurrency` (Maximum; account row only)", |w, r| {
+        account_only(w, r, r.claimed_concurrency)
+    }),
+    // Maximum of busy provisioned environments (account row: the functions' maxima summed).
+    ("ProvisionedConcurrentExecutions", "count", "`ProvisionedConcurrentExecutions` (Maximum; account row: sum of the functions' maxima)", |w, r| {
+        if_provisioned(w, r, r.provisioned_max)
+    }),
+    // Sum: invocations that ran on provisioned environments.
+    ("ProvisionedConcurrencyInvocations", "count", "`ProvisionedConcurrencyInvocations` (Sum)", |w, r| {
+        if_provisioned(w, r, r.provisioned_invocations)
+    }),
+    // Sum: invocations of a provisioned function that ran on on-demand environments.
+    ("ProvisionedConcurrencySpilloverInvocations", "count", "`ProvisionedConcurrencySpilloverInvocations` (Sum)", |w, r| {
+        if_provisioned(w, r, r.spillover)
+    }),
+    // Maximum: ProvisionedConcurrentExecutions / provisioned concurrency allocated.
+    ("ProvisionedConcurrencyUtilization", "ratio", "`ProvisionedConcurrencyUtilization` (Maximum)", |w, r| {
+        let u = r.provisioned_max as f64 / r.provisioned.max(1) as f64;
+        if_provisioned(w, r, format_args!("{u:.4}"))
+    }),
+    // Sum: events that async sources queued.
+    ("AsyncEventsReceived", "count", "`AsyncEventsReceived` (Sum)", |w, r| {
+        write!(w, "{}", r.async_received)
+    }),
+    // Maximum: age of an async event when it is tried.
+    ("AsyncEventAge", "ms", "`AsyncEventAge` (Maximum)", |w, r| {
+        opt_ms(w, r.async_age_samples, r.async_event_age_ms)
+    }),
+    // Sum: async events that left without a successful invocation, to a DLQ or dropped.
+    ("AsyncEventsDropped", "count", "`AsyncEventsDropped` (Sum)", |w, r| {
+        write!(w, "{}", r.async_dropped)
+    }),
+    // Sum: failed deliveries to a dead-letter queue. The model never fails a delivery, so
+    // this is 0; events delivered to a DLQ are `DeadLetters`.
+    ("DeadLetterErrors", "count", "`DeadLetterErrors` (Sum; always 0)", |w, _| w.write_all(b"0")),
+    // Maximum: age of a stream batch's last record when the batch is tried.
+    ("IteratorAge", "ms", "`IteratorAge` (Maximum)", |w, r| {
+        opt_ms(w, r.iterator_age_samples, r.iterator_age_ms)
+    }),
+    // This project's columns.
+    ("Arrivals", "count", "none: new requests (SQS / streams: messages or records)", |w, r| write!(w, "{}", r.arrivals)),
+    ("Retries", "count", "none: retries (client, async, SQS redeliveries, stream batch retries)", |w, r| write!(w, "{}", r.retries)),
+    ("ThrottlesBurst", "count", "part of `Throttles`: no scaling token", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Burst])
+    }),
+    ("ThrottlesAccount", "count", "part of `Throttles`: unreserved pool full", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Account])
+    }),
+    ("ThrottlesReserved", "count", "part of `Throttles`: reserved concurrency reached", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Reserved])
+    }),
+    ("ThrottlesRate", "count", "part of `Throttles`: requests-per-second limit", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Rate])
+    }),
+    ("ColdStarts", "count", "none (the `Init Duration` lines of the logs)", |w, r| write!(w, "{}", r.cold_starts)),
+    ("ConcurrentExecutionsMean", "count", "`ConcurrentExecutions` (time-weighted Average)", |w, r| {
         write!(w, "{:.3}", r.concurrency_mean)
     }),
-    ("ProvisionedConcurrencyUtilization", |w, r| {
-        write!(w, "{:.4}", r.provisioned_utilization)
+    ("ProvisionedConcurrencyUtilizationMean", "ratio", "`ProvisionedConcurrencyUtilization` (time-weighted Average)", |w, r| {
+        if_provisioned(w, r, format_args!("{:.4}", r.provisioned_utilization))
     }),
-    ("ProvisionedConcurrencySpilloverInvocations", |w, r| {
-        write!(w, "{}", r.spillover)
-    }),
-    ("UnreservedConcurrentExecutions", |w, r| {
-        write!(w, "{}", r.unreserved_concurrency)
-    }),
-    ("ScalingTokensAvailable", |w, r| {
+    ("ScalingTokensAvailable", "count", "none: scaling budget left at the bucket's end", |w, r| {
         write!(w, "{}", r.scaling_tokens)
     }),
-    ("LatencyP50Ms", |w, r| write!(w, "{:.3}", r.latency_p50_ms)),
-    ("LatencyP99Ms", |w, r| write!(w, "{:.3}", r.latency_p99_ms)),
-    ("AsyncEventAgeMs", |w, r| {
-        write!(w, "{:.3}", r.async_event_age_ms)
+    ("LatencyP50Ms", "ms", "none: end-to-end latency p50 (client's view)", |w, r| {
+        opt_ms(w, r.latency_samples, r.latency_p50_ms)
     }),
-    ("IteratorAgeMs", |w, r| {
-        write!(w, "{:.3}", r.iterator_age_ms)
+    ("LatencyP99Ms", "ms", "none: end-to-end latency p99 (client's view)", |w, r| {
+        opt_ms(w, r.latency_samples, r.latency_p99_ms)
     }),
-    ("DeadLetters", |w, r| write!(w, "{}", r.dead_letters)),
-    // Added later (appended, so the first columns keep their positions):
-    ("Dropped", |w, r| write!(w, "{}", r.dropped)),
-    ("QueueDepth", |w, r| write!(w, "{}", r.queue_depth)),
-    ("QueueOldestAgeMs", |w, r| {
+    ("DeadLetters", "count", "none: events, messages or records delivered to a DLQ or on-failure destination", |w, r| write!(w, "{}", r.dead_letters)),
+    ("Dropped", "count", "none: events or records discarded without a DLQ", |w, r| write!(w, "{}", r.dropped)),
+    ("QueueDepth", "count", "none: async events, SQS messages or stream records waiting at the bucket's end", |w, r| write!(w, "{}", r.queue_depth)),
+    ("QueueOldestAgeMs", "ms", "like SQS `ApproximateAgeOfOldestMessage`: oldest waiting message or record at the bucket's end", |w, r| {
         write!(w, "{:.3}", r.queue_oldest_age_ms)
     }),
 ];
@@ -78,13 +167,28 @@ pub const COLUMNS: [&str; CELLS.len() + 2] = {
     out
 };
 
+/// The README's table of the columns (Markdown), made from [`CELLS`]; a test keeps the
+/// README's copy equal to it.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| column | unit | CloudWatch counterpart (statistic over the bucket) |\n\
+         | --- | --- | --- |\n\
+         | `time_s` | s | start of the bucket |\n\
+         | `function` | | function name; `*` is the account row |\n",
+    );
+    for (name, unit, cloudwatch, _) in CELLS {
+        out.push_str(&format!("| `{name}` | {unit} | {cloudwatch} |\n"));
+    }
+    out
+}
+
 /// Most buckets kept per series for charts; longer runs are coarsened by merging neighbours.
 pub const CHART_POINTS: usize = 4000;
 
 /// Writes one row as CSV (no allocation beyond the writer's buffer).
 pub fn write_row(w: &mut impl Write, r: &BucketRow, name: &str) -> std::io::Result<()> {
     write!(w, "{},{name}", fmt_time(r.start.as_secs_f64()))?;
-    for (_, cell) in CELLS {
+    for (_, _, _, cell) in CELLS {
         w.write_all(b",")?;
         cell(w, r)?;
     }
@@ -237,5 +341,42 @@ impl Drop for CsvRecorder {
         if self.tmp.exists() {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_lists_every_column_with_its_unit_and_counterpart() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's column table differs from CELLS; it should read:\n{table}"
+        );
+    }
+
+    #[test]
+    fn empty_buckets_write_empty_cells() {
+        let r = BucketRow::default();
+        let mut line = Vec::new();
+        write_row(&mut line, &r, "f").unwrap();
+        let line = String::from_utf8(line).unwrap();
+        let cells: Vec<&str> = line.trim_end().split(',').collect();
+        for name in [
+            "Duration",
+            "AsyncEventAge",
+            "IteratorAge",
+            "LatencyP50Ms",
+            "LatencyP99Ms",
+        ] {
+            let i = COLUMNS.iter().position(|c| *c == name).unwrap();
+            assert_eq!(cells[i], "", "{name}");
+        }
+        let i = COLUMNS.iter().position(|c| *c == "Invocations").unwrap();
+        assert_eq!(cells[i], "0");
     }
 }

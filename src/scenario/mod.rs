@@ -382,6 +382,9 @@ pub struct StreamSpec {
     /// Records per batch (default 100).
     #[schemars(range(min = lim::STREAM_BATCH_SIZE.min, max = lim::STREAM_BATCH_SIZE.max))]
     pub batch_size: u32,
+    /// 0s..5m: how long a shard gathers records before invoking, unless the batch fills
+    /// first (default 0s).
+    pub batching_window: Micros,
     /// Retries of a failing batch; -1 = until the record expires (default -1).
     #[schemars(range(min = lim::STREAM_RETRY_ATTEMPTS.min, max = lim::STREAM_RETRY_ATTEMPTS.max))]
     pub maximum_retry_attempts: i64,
@@ -403,6 +406,7 @@ impl Default for StreamSpec {
             shards: 4,
             parallelization_factor: 1,
             batch_size: 100,
+            batching_window: Micros::ZERO,
             maximum_retry_attempts: -1,
             maximum_record_age: Micros::from_secs(24 * 3600),
             bisect_batch_on_function_error: false,

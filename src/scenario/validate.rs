@@ -443,6 +443,10 @@ fn validate_invocation(t: &Traffic, f: &Function, tk: &dyn Fn(&str) -> KeyPath) 
         if !lim::STREAM_BATCH_SIZE.contains(st.batch_size) {
             return fail(tk("stream.batch_size"), lim::STREAM_BATCH_SIZE.message());
         }
+        // MaximumBatchingWindowInSeconds: 0 to 300 s.
+        if st.batching_window > Micros::from_secs(300) {
+            return fail(tk("stream.batching_window"), "must be at most 300s");
+        }
         if !lim::STREAM_RETRY_ATTEMPTS.contains(st.maximum_retry_attempts) {
             return fail(
                 tk("stream.maximum_retry_attempts"),

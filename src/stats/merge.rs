@@ -3,9 +3,10 @@
 //! series (coarsening for charts and for `explain`). Every place that merges rows calls one of
 //! the two functions below, so what a coarse row means is decided here and nowhere else.
 //!
-//! The account row of each bucket is built by the engine as it closes the bucket (it reads the
-//! account's own gauges: account concurrency, unreserved pool, the account-wide latency
-//! histogram), following the same per-function rule for the columns it sums.
+//! The account row of each bucket is built by the engine as it closes the bucket: it folds each
+//! function's row in with [`BucketRow::merge_into_account`] (below), then sets what only the
+//! account knows from its own gauges (account concurrency, the unreserved pool, claimed
+//! concurrency, the account-wide latency histogram).
 
 use super::BucketRow;
 
@@ -29,11 +30,32 @@ impl BucketRow {
         self.add_counts(other);
         self.concurrency_max += other.concurrency_max;
         self.concurrency_mean += other.concurrency_mean;
+        self.provisioned_max += other.provisioned_max;
+        self.provisioned += other.provisioned;
         self.queue_depth += other.queue_depth;
         self.scaling_tokens += other.scaling_tokens;
         self.async_event_age_ms = self.async_event_age_ms.max(other.async_event_age_ms);
         self.iterator_age_ms = self.iterator_age_ms.max(other.iterator_age_ms);
         self.queue_oldest_age_ms = self.queue_oldest_age_ms.max(other.queue_oldest_age_ms);
+    }
+
+    /// Folds `row`, one function's row of the same bucket, into the account row `self`:
+    /// counts add, and so do queue depth, busy provisioned environments and provisioned
+    /// concurrency; ages take the maximum. Scaling tokens add when the function has its own
+    /// budget (`own_budget`, per-function scaling); a shared account budget is set once by the
+    /// engine. Concurrency, the unreserved pool and latency percentiles are not summed: the
+    /// engine reads them from the account's own gauges.
+    pub fn merge_into_account(&mut self, row: &BucketRow, own_budget: bool) {
+        self.add_counts(row);
+        self.async_event_age_ms = self.async_event_age_ms.max(row.async_event_age_ms);
+        self.iterator_age_ms = self.iterator_age_ms.max(row.iterator_age_ms);
+        self.queue_depth += row.queue_depth;
+        self.queue_oldest_age_ms = self.queue_oldest_age_ms.max(row.queue_oldest_age_ms);
+        if own_budget {
+            self.scaling_tokens += row.scaling_tokens;
+        }
+        self.provisioned_max += row.provisioned_max;
+        self.provisioned += row.provisioned;
     }
 
     /// Folds `later`, the next bucket of the same series, into `self` (a coarser bucket):
@@ -42,6 +64,8 @@ impl BucketRow {
     pub fn merge_later(&mut self, later: &BucketRow, tokens: TokensKept) {
         self.add_counts(later);
         self.concurrency_max = self.concurrency_max.max(later.concurrency_max);
+        self.provisioned_max = self.provisioned_max.max(later.provisioned_max);
+        self.claimed_concurrency = self.claimed_concurrency.max(later.claimed_concurrency);
         self.concurrency_mean = (self.concurrency_mean + later.concurrency_mean) / 2.0;
         self.provisioned_utilization =
             (self.provisioned_utilization + later.provisioned_utilization) / 2.0;
@@ -109,6 +133,24 @@ mod tests {
         assert_eq!(
             min.scaling_tokens, 0,
             "an emptied budget survives coarsening"
+        );
+    }
+
+    #[test]
+    fn the_account_adds_counts_and_depths_and_only_own_budgets() {
+        let mut acc = BucketRow::default();
+        acc.merge_into_account(&row(3, 10, 500, 7, 20.0), true);
+        acc.merge_into_account(&row(4, 5, 200, 1, 90.0), false);
+        assert_eq!(acc.invocations, 7);
+        assert_eq!(acc.queue_depth, 8);
+        assert_eq!(acc.queue_oldest_age_ms, 90.0);
+        assert_eq!(
+            acc.scaling_tokens, 500,
+            "only the function with its own budget"
+        );
+        assert_eq!(
+            acc.concurrency_max, 0,
+            "the engine sets it from its own gauge"
         );
     }
 }

@@ -178,8 +178,21 @@ pub struct BucketCounts {
     pub dropped: u64,
     /// Oldest age seen in the bucket, µs (async events, stream records).
     pub async_age_max: u64,
+    /// Async event tries in the bucket (the samples of `async_age_max`).
+    pub async_age_samples: u64,
     /// Oldest stream record age in the bucket, µs.
     pub iterator_age_max: u64,
+    /// Stream batch tries in the bucket (the samples of `iterator_age_max`).
+    pub iterator_age_samples: u64,
+    /// Events that async sources queued in the bucket (CloudWatch `AsyncEventsReceived`).
+    pub async_received: u64,
+    /// Async events that left without a successful invocation in the bucket, to a DLQ or
+    /// dropped (CloudWatch `AsyncEventsDropped`).
+    pub async_dropped: u64,
+    /// Invocations that ended in the bucket (the samples of `duration_sum_us`).
+    pub durations: u64,
+    /// Handler time of the invocations that ended in the bucket, INIT excluded, µs.
+    pub duration_sum_us: u64,
 }
 
 /// One row of `timeseries.csv`: one bucket of one function (`function = None`: the account).
@@ -203,6 +216,17 @@ pub struct BucketRow {
     pub cold_starts: u64,
     /// Peak concurrency in the bucket.
     pub concurrency_max: u32,
+    /// Peak number of provisioned environments busy in the bucket (CloudWatch
+    /// `ProvisionedConcurrentExecutions`; the account row sums the functions' peaks).
+    pub provisioned_max: u32,
+    /// Invocations that ran on provisioned environments (CloudWatch
+    /// `ProvisionedConcurrencyInvocations`).
+    pub provisioned_invocations: u64,
+    /// Provisioned concurrency allocated (the function's setting; the account row: the sum).
+    pub provisioned: u32,
+    /// Account row: concurrency unavailable to on-demand invocations (CloudWatch
+    /// `ClaimedAccountConcurrency`); 0 on function rows.
+    pub claimed_concurrency: u32,
     /// Time-weighted mean concurrency in the bucket.
     pub concurrency_mean: f64,
     /// Mean share of provisioned environments busy in the bucket.
@@ -213,19 +237,30 @@ pub struct BucketRow {
     pub unreserved_concurrency: u32,
     /// Scaling tokens available at the bucket's end.
     pub scaling_tokens: u64,
+    /// Requests whose latency was recorded in the bucket (the samples of the percentiles).
+    pub latency_samples: u64,
     /// Median end-to-end latency in the bucket, ms.
     pub latency_p50_ms: f64,
     /// Charts only (not a CSV column).
     pub latency_p90_ms: f64,
     /// 99th percentile end-to-end latency in the bucket, ms.
     pub latency_p99_ms: f64,
-    /// Latencies the bucket's percentiles come from (charts only, not a CSV column): charts
-    /// mark a percentile drawn from too few samples.
-    pub latency_samples: u64,
     /// Oldest async event age in the bucket, ms.
     pub async_event_age_ms: f64,
+    /// Async event tries in the bucket (the samples of `async_event_age_ms`).
+    pub async_age_samples: u64,
     /// Oldest stream iterator age in the bucket, ms.
     pub iterator_age_ms: f64,
+    /// Stream batch tries in the bucket (the samples of `iterator_age_ms`).
+    pub iterator_age_samples: u64,
+    /// Events that async sources queued in the bucket.
+    pub async_received: u64,
+    /// Async events that left without a successful invocation, to a DLQ or dropped.
+    pub async_dropped: u64,
+    /// Invocations that ended in the bucket (the samples of `duration_sum_us`).
+    pub durations: u64,
+    /// Handler time of the invocations that ended in the bucket, INIT excluded, µs.
+    pub duration_sum_us: u64,
     /// Events, messages or records sent to a DLQ in the bucket.
     pub dead_letters: u64,
     /// Events, messages or records discarded without a DLQ in the bucket.
@@ -257,7 +292,14 @@ impl BucketRow {
         self.spillover += other.spillover;
         self.dead_letters += other.dead_letters;
         self.dropped += other.dropped;
+        self.provisioned_invocations += other.provisioned_invocations;
         self.latency_samples += other.latency_samples;
+        self.async_age_samples += other.async_age_samples;
+        self.iterator_age_samples += other.iterator_age_samples;
+        self.async_received += other.async_received;
+        self.async_dropped += other.async_dropped;
+        self.durations += other.durations;
+        self.duration_sum_us += other.duration_sum_us;
     }
 }
 

@@ -131,6 +131,10 @@ pub struct FunctionSummary {
     pub cost_usd: Cost,
     /// Queue service levels (async events, SQS messages, stream records).
     pub queue: QueueLevels,
+    /// What `requests` and `attempts` count for this function's traffic, for the table (for
+    /// example "records / batches (stream)"); empty when unknown. Not in summary.json.
+    #[serde(skip)]
+    pub units: &'static str,
 }
 
 /// The summary of a run (summary.json).
@@ -211,7 +215,7 @@ pub struct QueueLevels {
     /// (`QueueDepth`).
     pub peak_depth: u64,
     /// Oldest waiting message or record: per bucket the largest of `QueueOldestAgeMs`,
-    /// `AsyncEventAgeMs` and `IteratorAgeMs`; its maximum and its 99th percentile over buckets
+    /// `AsyncEventAge` and `IteratorAge`; its maximum and its 99th percentile over buckets
     /// (nearest rank, within 0.4 %).
     pub max_oldest_age_ms: f64,
     /// 99th percentile over buckets of the oldest message or record age, ms.
