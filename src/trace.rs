@@ -8,6 +8,25 @@
 use crate::load::{TraceData, TraceFormat};
 use crate::time::{parse_duration, Micros};
 
+/// Reads a whole input file (scenario, trace, empirical sample, sweep file) as text, refusing
+/// anything that is not a regular file: reading a FIFO or a device would block (or never end)
+/// instead of failing.
+pub fn read_text_file(path: &std::path::Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "a FIFO, socket or device"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        ));
+    }
+    std::fs::read_to_string(path)
+}
+
 /// Most requests a trace may expand to (a larger one is almost surely a unit mistake).
 pub const MAX_TRACE_REQUESTS: f64 = 5e9;
 
@@ -127,7 +146,13 @@ fn parse_counts(rows: &[(usize, &str)], interval: Micros, scale: f64) -> Result<
 fn parse_timestamps(rows: &[(usize, &str)]) -> Result<TraceData, String> {
     let mut out = Vec::with_capacity(rows.len());
     for (line, l) in rows {
-        let v = l.split(',').next().unwrap_or("").trim();
+        let mut cols = l.split(',');
+        let v = cols.next().unwrap_or("").trim();
+        if cols.next().is_some() {
+            return Err(format!(
+                "line {line}: {l:?} has more than one column; the timestamps format takes one request time per line"
+            ));
+        }
         let t = parse_duration(v).map_err(|e| format!("line {line}: {e}"))?;
         out.push(t.0);
     }
@@ -212,5 +237,13 @@ mod tests {
         assert!(e.contains("line 3"), "{e}");
         assert!(parse("", TraceFormat::Auto, None, None, 1.0).is_err());
         assert!(parse("0,1e12\n", TraceFormat::Counts, None, None, 1.0).is_err());
+    }
+
+    #[test]
+    fn timestamps_refuse_extra_columns_naming_the_line() {
+        let e = parse("0.5\n1.5,GET\n", TraceFormat::Timestamps, None, None, 1.0).unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("one column"), "{e}");
+        let e = parse("timestamp\n1\n2,x\n", TraceFormat::Auto, None, None, 1.0).unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
     }
 }

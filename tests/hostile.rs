@@ -220,3 +220,182 @@ fn a_sweep_value_of_1e25_is_reported_as_a_number() {
     assert_refused(&o, "concurrency_limit");
     assert!(!err.contains("type: string"), "{err}");
 }
+
+/// Runs `cmd` with a deadline; a process still running then is killed and the test fails.
+fn output_within(mut cmd: Command, limit: Duration) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn trace_scenario(dir: &Path, trace: &Path, format: &str) -> PathBuf {
+    let p = dir.join("t.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "name = \"t\"\nduration = \"10s\"\n[[functions]]\nname = \"f\"\nduration = \"100ms\"\n\
+             [[traffic]]\nfunction = \"f\"\nload = {{ kind = \"trace\", path = {:?}, format = \"{format}\" }}\n",
+            trace.display().to_string()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_timestamps_trace_with_extra_columns_is_refused_naming_file_and_line() {
+    let d = tmp("tscols");
+    let trace = d.join("times.csv");
+    std::fs::write(&trace, "0.5\n1.0\n1.5,GET /api\n").unwrap();
+    let s = trace_scenario(&d, &trace, "timestamps");
+    let o = bin().arg("check").arg(&s).output().unwrap();
+    assert_refused(&o, "line 3");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("times.csv") && err.contains("one column"),
+        "{err}"
+    );
+    std::fs::write(&trace, "0.5\n1.0\n1.5\n").unwrap();
+    assert!(bin()
+        .arg("check")
+        .arg(&s)
+        .output()
+        .unwrap()
+        .status
+        .success());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_scenario_or_trace_is_refused_instead_of_hanging() {
+    let d = tmp("fifo");
+    let fifo = d.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // As the scenario: nobody ever writes to the FIFO, so reading it would block forever.
+    let mut c = bin();
+    c.arg("check").arg(&fifo);
+    let o = output_within(c, Duration::from_secs(20));
+    assert_refused(&o, "not a regular file");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pipe"));
+    // As a trace, and a folder as a trace.
+    for path in [fifo.clone(), d.clone()] {
+        let s = trace_scenario(&d, &path, "counts");
+        let mut c = bin();
+        c.arg("check").arg(&s);
+        let o = output_within(c, Duration::from_secs(20));
+        assert_refused(&o, "not a regular file");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("traffic[0].load.path"));
+    }
+}
+
+#[test]
+fn short_runs_print_no_progress_when_stderr_is_not_a_terminal() {
+    // Progress off a terminal is a plain line every 10 s of wall-clock time (unit test
+    // app::tests::plain_progress_prints_one_line_per_interval_and_nothing_before); a run that
+    // ends sooner prints nothing, with or without --quiet.
+    let d = tmp("progress");
+    let s = scenario(&d, "f");
+    for quiet in [false, true] {
+        let mut c = bin();
+        c.args(["run", "--no-charts", "--no-whatif", "--out"])
+            .arg(d.join("out"))
+            .arg(&s);
+        if quiet {
+            c.arg("--quiet");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success());
+        assert!(
+            o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// Sums of `column` over `timeseries.csv` rows of `function` whose bucket starts at or after
+/// `from_s`.
+fn csv_sum(csv: &str, function: &str, column: &str, from_s: f64) -> u64 {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let c = header.iter().position(|h| *h == column).unwrap();
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|v| v[1] == function && v[0].parse::<f64>().unwrap() >= from_s)
+        .map(|v| v[c].parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn summary_totals_equal_the_time_series_sums_after_the_warmup() {
+    // RELIABILITY.md: summary totals equal the sums of timeseries.csv without warmup; with a
+    // warmup they equal the sums of the buckets from the warmup on (the CSV keeps the warmup's
+    // buckets, the summary does not count them).
+    let d = tmp("warmup");
+    let p = d.join("w.toml");
+    for warmup in [0u32, 20] {
+        std::fs::write(
+            &p,
+            format!(
+                "name = \"w\"\nduration = \"60s\"\nwarmup = \"{warmup}s\"\nbucket = \"1s\"\n\
+                 [[functions]]\nname = \"f\"\nduration = \"300ms\"\nreserved_concurrency = 20\n\
+                 [[traffic]]\nfunction = \"f\"\nload = {{ kind = \"constant\", rps = 100 }}\n"
+            ),
+        )
+        .unwrap();
+        let out = d.join(format!("out{warmup}"));
+        let o = bin()
+            .args([
+                "run",
+                "--no-charts",
+                "--no-whatif",
+                "--format",
+                "json",
+                "--out",
+            ])
+            .arg(&out)
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let field = |key: &str| json["functions"]["f"][key].as_u64().unwrap();
+        let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+        let (inv, cold) = (field("invocations"), field("cold_starts"));
+        // 100 rps into 20 environments of 300 ms: at most 66.7 invocations per second are
+        // admitted (fewer while the first 20 environments start).
+        let secs = f64::from(60 - warmup);
+        assert!(
+            (inv as f64 - 66.7 * secs).abs() < 0.1 * 66.7 * secs,
+            "{inv}"
+        );
+        assert_eq!(csv_sum(&csv, "f", "Invocations", f64::from(warmup)), inv);
+        assert_eq!(csv_sum(&csv, "f", "ColdStarts", f64::from(warmup)), cold);
+        let all = csv_sum(&csv, "f", "Invocations", 0.0);
+        if warmup == 0 {
+            assert_eq!(all, inv);
+        } else {
+            assert!(
+                all > inv,
+                "the warmup's buckets are in the CSV: {all} vs {inv}"
+            );
+            assert_eq!(cold, 0, "the 20 cold starts happen in the warmup");
+        }
+    }
+}
