@@ -399,3 +399,19 @@ fn summary_totals_equal_the_time_series_sums_after_the_warmup() {
         }
     }
 }
+
+#[test]
+fn a_trace_of_5e9_requests_in_one_second_is_refused_naming_the_rate_limit() {
+    let d = tmp("tracerate");
+    let trace = d.join("burst.csv");
+    std::fs::write(&trace, "time_s,count\n0,100\n1,5000000000\n2,100\n").unwrap();
+    let s = trace_scenario(&d, &trace, "auto");
+    let o = bin().arg("check").arg(&s).output().unwrap();
+    assert_refused(&o, "over the limit of 1e7 requests per second");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("burst.csv") && err.contains("line 3"), "{err}");
+    // 4e9 requests spread over 1,000 s (4e6 per second) are within the limit.
+    std::fs::write(&trace, "time_s,count\n0,100\n1,4000000000\n1001,100\n").unwrap();
+    let o = bin().arg("check").arg(&s).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
