@@ -66,9 +66,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         output::animation::window(&model, opts.from, opts.to)?;
     }
     let lanes = lanes_for(opts, &model)?;
-    output::prepare_dir(&out_dir)?;
+    // Every file goes into a fresh folder beside `out_dir`, swapped in at the end (whole or
+    // absent; a lock keeps two runs apart): output::staging.
+    let staging = output::staging::Staging::begin(&out_dir)?;
+    let dir = staging.dir().to_path_buf();
     let names = model.functions.iter().map(|f| f.name.clone()).collect();
-    let mut rec = CsvRecorder::create(&out_dir.join("timeseries.csv"), names)?;
+    let mut rec = CsvRecorder::create(&dir.join("timeseries.csv"), names)?;
     let total_s = model.duration.as_secs_f64();
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| progress_bar(total_s));
     if let Some(bar) = bar.clone() {
@@ -96,12 +99,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     };
     let chart = rec.finish()?;
     let resolved = resolved_toml(&s);
-    output::write_atomic(&out_dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
+    output::write_atomic(&dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
     // Chart drawing and the report's narration (explain re-simulates the same model and seed and
     // reads its own bucket rows) run while any what-if variant the guess missed is simulated.
     let (whatif, (svgs, narration)) = finish_beside(&model, &out, speculated, || {
         let svgs = if opts.charts {
-            output::charts::write_all(&out_dir, &model, &chart, &out)
+            output::charts::write_all(&dir, &model, &chart, &out)
         } else {
             Ok(Vec::new())
         };
@@ -111,12 +114,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     // The environments chart: on request, or for small runs (at most MAX_LANES environments).
     let draw_lanes = opts.lanes || (opts.charts && !lanes.stopped() && lanes.seen > 0);
     if draw_lanes && lanes.function != Some(u32::MAX) {
-        output::charts::environments::write(&out_dir, &model, &lanes)?;
+        output::charts::environments::write(&dir, &model, &lanes)?;
     }
     drop(lanes);
     if opts.animate {
         let a = output::animation::Animation::new(&model, &chart, opts.from, opts.to)?;
-        output::animation::write_all(&out_dir, &a)?;
+        output::animation::write_all(&dir, &a)?;
     }
     drop(chart);
     let text = output::report::ReportText {
@@ -124,14 +127,15 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         narration: narration.as_deref(),
     };
     output::write_atomic(
-        &out_dir.join("summary.json"),
+        &dir.join("summary.json"),
         summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
     )?;
     let svgs = svgs?;
     output::write_atomic(
-        &out_dir.join("report.html"),
+        &dir.join("report.html"),
         output::report::render(&s, &out.summary, &whatif, &svgs, &text).as_bytes(),
     )?;
+    staging.commit()?;
     Ok(RunReport {
         out_dir,
         scenario: s,

@@ -1197,7 +1197,11 @@ fn a_killed_run_leaves_the_previous_outputs_whole() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let tmp = out.join(format!(".timeseries.csv.tmp{}", child.id()));
+    // The run writes into a staging folder beside `out` (src/output/staging.rs).
+    let tmp = dir
+        .path()
+        .join(format!(".out.lambdasim-tmp.{}", child.id()))
+        .join(format!(".timeseries.csv.tmp{}", child.id()));
     let t0 = Instant::now();
     while std::fs::metadata(&tmp).map_or(0, |m| m.len()) < 100_000 {
         assert!(

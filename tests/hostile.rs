@@ -415,3 +415,202 @@ fn a_trace_of_5e9_requests_in_one_second_is_refused_naming_the_rate_limit() {
     let o = bin().arg("check").arg(&s).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+// Outputs whole or absent (#16 deliver 3, #15 item 7): src/output/staging.rs.
+
+fn entries(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn run_into(out: &Path, scenario: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args(["run", "--no-whatif", "--out"])
+        .arg(out)
+        .arg(scenario)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn long_scenario(dir: &Path) -> PathBuf {
+    let p = dir.join("long.toml");
+    std::fs::write(
+        &p,
+        "name = \"k\"\nduration = \"12h\"\n[account]\nconcurrency_limit = 10000\n[[functions]]\n\
+         name = \"f\"\nduration = { dist = \"exponential\", mean = \"100ms\" }\n[[traffic]]\n\
+         function = \"f\"\nload = { kind = \"constant\", rps = 1000 }\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_killed_run_keeps_the_previous_outputs_and_a_concurrent_run_is_refused() {
+    let d = tmp("staging-kill");
+    let out = d.join("out");
+    let short = scenario(&d, "f");
+    let first = run_into(&out, &short, &["--no-charts"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before: Vec<(String, Vec<u8>)> = entries(&out)
+        .into_iter()
+        .map(|n| (n.clone(), std::fs::read(out.join(&n)).unwrap()))
+        .collect();
+    assert_eq!(before.len(), 4, "{:?}", entries(&out));
+    // A 12-hour run at 1000/s takes minutes: it holds the lock while it streams its CSV.
+    let mut child = bin()
+        .args(["run", "--no-charts", "--no-whatif", "--out"])
+        .arg(&out)
+        .arg(long_scenario(&d))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staged = d
+        .join(format!(".out.lambdasim-tmp.{}", child.id()))
+        .join(format!(".timeseries.csv.tmp{}", child.id()));
+    let t0 = Instant::now();
+    while std::fs::metadata(&staged).map_or(0, |m| m.len()) < 100_000 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the long run ended early"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(60), "no staged CSV");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lock = d.join(".out.lambdasim-lock");
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        child.id().to_string()
+    );
+    // A second run into the same folder is refused while the first is alive.
+    let second = run_into(&out, &short, &["--no-charts"]);
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("another lambdasim run (pid {})", child.id())),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The killed run left its lock and staging folder; the previous outputs are untouched.
+    for (name, bytes) in &before {
+        assert!(
+            std::fs::read(out.join(name)).unwrap() == *bytes,
+            "{name} changed"
+        );
+    }
+    assert_eq!(
+        entries(&out),
+        before.iter().map(|b| b.0.clone()).collect::<Vec<_>>()
+    );
+    assert!(lock.exists() && staged.exists());
+    // The next run takes the stale lock, removes the dead run's folder and swaps its files in.
+    let next = run_into(&out, &short, &["--no-charts", "--seed", "7"]);
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(
+        entries(&d),
+        ["long.toml", "out", "s.toml"],
+        "no lock or staging folder left"
+    );
+    assert!(
+        entries(&out).iter().all(|n| !n.starts_with('.')),
+        "{:?}",
+        entries(&out)
+    );
+    assert_ne!(
+        std::fs::read(out.join("summary.json")).unwrap(),
+        before.iter().find(|b| b.0 == "summary.json").unwrap().1,
+        "seed 7's summary"
+    );
+}
+
+#[test]
+fn a_reused_out_keeps_foreign_files_and_drops_stale_outputs() {
+    let d = tmp("staging-reuse");
+    let out = d.join("out");
+    let s = scenario(&d, "f");
+    let o = run_into(&out, &s, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("throttles.png").exists() && out.join("latency.svg").exists());
+    // The user keeps their own files there, a folder too, and one named like a chart.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    std::fs::write(out.join("my-chart.png"), "mine too").unwrap();
+    std::fs::create_dir(out.join("keep")).unwrap();
+    std::fs::write(out.join("keep").join("a.csv"), "1,2").unwrap();
+    let o = run_into(&out, &s, &["--no-charts"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = entries(&out);
+    assert_eq!(
+        got,
+        [
+            "keep",
+            "my-chart.png",
+            "notes.txt",
+            "report.html",
+            "scenario.resolved.toml",
+            "summary.json",
+            "timeseries.csv"
+        ],
+        "the charts of the previous run are gone, the user's files stay"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep/a.csv")).unwrap(),
+        "1,2"
+    );
+    assert_eq!(
+        entries(&d),
+        ["out", "s.toml"],
+        "no lock or staging folder left"
+    );
+    // A run that fails (an invalid --lanes function) leaves the folder as it was.
+    let o = run_into(&out, &s, &["--lanes", "--function", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(entries(&out), got);
+}
+
+#[test]
+fn every_file_a_run_writes_is_a_known_output_name() {
+    // Only known output names are ever removed from --out: a new output file must be added to
+    // output::staging's list, or a reused folder would keep the previous run's copy.
+    let d = tmp("staging-known");
+    let out = d.join("out");
+    let o = run_into(
+        &out,
+        Path::new("scenarios/async-backlog.toml"),
+        &["--animate", "--lanes", "--set", "duration=2m"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let names = entries(&out);
+    for n in [
+        "queues.png",
+        "scaling.gif",
+        "environments.svg",
+        "report.html",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} in {names:?}");
+    }
+    for n in &names {
+        assert!(
+            lambdasim::output::staging::is_known_output(n),
+            "{n} is not a known output name"
+        );
+    }
+}
