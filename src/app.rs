@@ -72,6 +72,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     let dir = staging.dir().to_path_buf();
     let names = model.functions.iter().map(|f| f.name.clone()).collect();
     let mut rec = CsvRecorder::create(&dir.join("timeseries.csv"), names)?;
+    if !opts.charts && !opts.animate {
+        rec = rec.without_chart();
+    }
     let total_s = model.duration.as_secs_f64();
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| progress_bar(total_s));
     if let Some(bar) = bar.clone() {
