@@ -10,6 +10,7 @@ use crate::scenario::{Override, Scenario};
 use crate::stats::lanes::{LaneRecorder, Lanes, MAX_LANES};
 use crate::time::Micros;
 use crate::whatif::{beside, finish_beside, WhatIf};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Options of `lambdasim run`.
@@ -25,7 +26,8 @@ pub struct RunOptions {
     pub overrides: Vec<Override>,
     /// Draw the PNG/SVG charts.
     pub charts: bool,
-    /// Show a progress bar.
+    /// Show progress on stderr: a bar on a terminal, else a plain line every
+    /// [`PLAIN_PROGRESS_EVERY_S`] seconds for runs that last that long.
     pub progress: bool,
     /// Skip the cost what-ifs (they re-simulate the scenario a few times).
     pub no_whatif: bool,
@@ -64,14 +66,22 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         output::animation::window(&model, opts.from, opts.to)?;
     }
     let lanes = lanes_for(opts, &model)?;
-    output::prepare_dir(&out_dir)?;
+    // Every file goes into a fresh folder beside `out_dir`, swapped in at the end (whole or
+    // absent; a lock keeps two runs apart): output::staging.
+    let staging = output::staging::Staging::begin(&out_dir)?;
+    let dir = staging.dir().to_path_buf();
     let names = model.functions.iter().map(|f| f.name.clone()).collect();
-    let mut rec = CsvRecorder::create(&out_dir.join("timeseries.csv"), names)?;
-    let bar = opts
-        .progress
-        .then(|| progress_bar(model.duration.as_secs_f64()));
+    let mut rec = CsvRecorder::create(&dir.join("timeseries.csv"), names)?;
+    if !opts.charts && !opts.animate {
+        rec = rec.without_chart();
+    }
+    let total_s = model.duration.as_secs_f64();
+    let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| progress_bar(total_s));
     if let Some(bar) = bar.clone() {
         rec.on_progress(move |t| bar.set_position(t as u64));
+    } else if opts.progress {
+        let every = std::time::Duration::from_secs(PLAIN_PROGRESS_EVERY_S);
+        rec.on_progress(plain_progress(total_s, every, |l| eprintln!("{l}")));
     }
     // What-if variants run beside the run and the chart drawing (crate::whatif::beside).
     let (out, speculated, lanes) = {
@@ -92,12 +102,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     };
     let chart = rec.finish()?;
     let resolved = resolved_toml(&s);
-    output::write_atomic(&out_dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
+    output::write_atomic(&dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
     // Chart drawing and the report's narration (explain re-simulates the same model and seed and
     // reads its own bucket rows) run while any what-if variant the guess missed is simulated.
     let (whatif, (svgs, narration)) = finish_beside(&model, &out, speculated, || {
         let svgs = if opts.charts {
-            output::charts::write_all(&out_dir, &model, &chart, &out)
+            output::charts::write_all(&dir, &model, &chart, &out)
         } else {
             Ok(Vec::new())
         };
@@ -107,12 +117,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     // The environments chart: on request, or for small runs (at most MAX_LANES environments).
     let draw_lanes = opts.lanes || (opts.charts && !lanes.stopped() && lanes.seen > 0);
     if draw_lanes && lanes.function != Some(u32::MAX) {
-        output::charts::environments::write(&out_dir, &model, &lanes)?;
+        output::charts::environments::write(&dir, &model, &lanes)?;
     }
     drop(lanes);
     if opts.animate {
         let a = output::animation::Animation::new(&model, &chart, opts.from, opts.to)?;
-        output::animation::write_all(&out_dir, &a)?;
+        output::animation::write_all(&dir, &a)?;
     }
     drop(chart);
     let text = output::report::ReportText {
@@ -120,14 +130,15 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         narration: narration.as_deref(),
     };
     output::write_atomic(
-        &out_dir.join("summary.json"),
+        &dir.join("summary.json"),
         summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
     )?;
     let svgs = svgs?;
     output::write_atomic(
-        &out_dir.join("report.html"),
+        &dir.join("report.html"),
         output::report::render(&s, &out.summary, &whatif, &svgs, &text).as_bytes(),
     )?;
+    staging.commit()?;
     Ok(RunReport {
         out_dir,
         scenario: s,
@@ -162,6 +173,32 @@ fn lanes_for(opts: &RunOptions, model: &crate::model::Model) -> Result<Option<La
         return Ok(Some(Lanes::new(from, to, function, MAX_LANES)));
     }
     Ok(opts.charts.then(|| Lanes::small_run(model.duration)))
+}
+
+/// Seconds of wall-clock time between two plain progress lines (and before the first one).
+pub const PLAIN_PROGRESS_EVERY_S: u64 = 10;
+
+/// Progress when stderr is not a terminal (a log file, CI, a pipe): one plain line every
+/// [`PLAIN_PROGRESS_EVERY_S`] seconds of wall-clock time, none for a run that ends sooner, so
+/// short runs (and tests) print nothing and a log never fills with redraws.
+fn plain_progress(
+    total_s: f64,
+    every: std::time::Duration,
+    mut emit: impl FnMut(String) + 'static,
+) -> impl FnMut(f64) + 'static {
+    let start = std::time::Instant::now();
+    let mut next = every;
+    move |t| {
+        let elapsed = start.elapsed();
+        if elapsed >= next {
+            next = elapsed + every;
+            emit(format!(
+                "lambdasim: simulated {t:.0} of {total_s:.0} s ({:.0} %), {} s elapsed",
+                100.0 * t / total_s.max(1e-9),
+                elapsed.as_secs()
+            ));
+        }
+    }
 }
 
 fn progress_bar(total_s: f64) -> indicatif::ProgressBar {
@@ -234,4 +271,41 @@ pub fn presets_text() -> String {
         presets::PER_FUNCTION_CAPACITY
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn plain_progress_prints_one_line_per_interval_and_nothing_before() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let mut p = plain_progress(100.0, std::time::Duration::ZERO, move |l| {
+            sink.lock().unwrap().push(l)
+        });
+        p(25.0);
+        p(50.0);
+        let got = lines.lock().unwrap().clone();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].starts_with("lambdasim: simulated 25 of 100 s (25 %)"),
+            "{got:?}"
+        );
+        assert!(
+            !got[1].contains('\r') && !got[1].contains('\x1b'),
+            "plain lines, no redraw"
+        );
+        let quiet = Arc::new(Mutex::new(Vec::new()));
+        let sink = quiet.clone();
+        let mut p = plain_progress(100.0, std::time::Duration::from_secs(3600), move |l| {
+            sink.lock().unwrap().push(l)
+        });
+        p(99.0);
+        assert!(
+            quiet.lock().unwrap().is_empty(),
+            "a short run prints nothing"
+        );
+    }
 }

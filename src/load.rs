@@ -465,6 +465,7 @@ fn piece_at(p: &[(f64, f64)], t: f64) -> Option<usize> {
 }
 
 /// The arrival times of one traffic source, generated one at a time without allocation.
+#[derive(Clone, Debug)]
 pub struct ArrivalGen {
     profile: Profile,
     arrivals: Arrivals,

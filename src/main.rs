@@ -62,6 +62,10 @@ enum Command {
         /// With --lanes: only this function's environments.
         #[arg(long, requires = "lanes")]
         function: Option<String>,
+        /// No progress on stderr (by default a bar on a terminal, else a plain line every
+        /// 10 s of wall-clock time for runs that last longer).
+        #[arg(long)]
+        quiet: bool,
     },
     /// Validate a scenario and print it with every default filled in.
     Check {
@@ -251,6 +255,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
             to,
             lanes,
             function,
+            quiet,
         } => {
             let opts = app::RunOptions {
                 scenario,
@@ -258,7 +263,7 @@ fn dispatch(cmd: Command) -> Result<(), lambdasim::Error> {
                 seed,
                 overrides: set,
                 charts: !no_charts,
-                progress: std::io::stderr().is_terminal(),
+                progress: !quiet,
                 no_whatif,
                 animate,
                 from,

@@ -162,7 +162,7 @@ impl Model {
                 let data = match d {
                     DistSpec::Empirical { path } => {
                         let p = resolve_path(base, path);
-                        let text = std::fs::read_to_string(&p).map_err(|e| {
+                        let text = crate::trace::read_text_file(&p).map_err(|e| {
                             Error::input(
                                 file,
                                 key(&format!("{k}.path")),
@@ -230,7 +230,7 @@ impl Model {
                     scale,
                 } => {
                     let p = resolve_path(base, path);
-                    let text = std::fs::read_to_string(&p).map_err(|e| {
+                    let text = crate::trace::read_text_file(&p).map_err(|e| {
                         Error::input(
                             file,
                             KeyPath::traffic(i, "load.path"),

@@ -5,8 +5,27 @@
 //! Functions public trace (`HashOwner,HashApp,HashFunction,Trigger,1,2,...,1440`: one row per
 //! function, one column of invocation counts per minute).
 
-use crate::load::{TraceData, TraceFormat};
+use crate::load::{TraceData, TraceFormat, MAX_RPS};
 use crate::time::{parse_duration, Micros};
+
+/// Reads a whole input file (scenario, trace, empirical sample, sweep file) as text, refusing
+/// anything that is not a regular file: reading a FIFO or a device would block (or never end)
+/// instead of failing.
+pub fn read_text_file(path: &std::path::Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "a FIFO, socket or device"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        ));
+    }
+    std::fs::read_to_string(path)
+}
 
 /// Most requests a trace may expand to (a larger one is almost surely a unit mistake).
 pub const MAX_TRACE_REQUESTS: f64 = 5e9;
@@ -121,17 +140,27 @@ fn parse_counts(rows: &[(usize, &str)], interval: Micros, scale: f64) -> Result<
     for i in 0..out.len().saturating_sub(1) {
         out[i].1 = out[i + 1].0 - out[i].0;
     }
+    for (row, (line, _)) in out.iter().zip(rows) {
+        check_rate(row, &format!("line {line}"))?;
+    }
     Ok(TraceData::Counts(out))
 }
 
 fn parse_timestamps(rows: &[(usize, &str)]) -> Result<TraceData, String> {
     let mut out = Vec::with_capacity(rows.len());
     for (line, l) in rows {
-        let v = l.split(',').next().unwrap_or("").trim();
+        let mut cols = l.split(',');
+        let v = cols.next().unwrap_or("").trim();
+        if cols.next().is_some() {
+            return Err(format!(
+                "line {line}: {l:?} has more than one column; the timestamps format takes one request time per line"
+            ));
+        }
         let t = parse_duration(v).map_err(|e| format!("line {line}: {e}"))?;
         out.push(t.0);
     }
     out.sort_unstable();
+    check_timestamp_rate(&out)?;
     Ok(TraceData::Timestamps(out.into()))
 }
 
@@ -165,7 +194,35 @@ fn parse_azure(
             count(v, row.0, scale)?,
         ));
     }
+    for (k, r) in out.iter().enumerate() {
+        check_rate(r, &format!("line {}, minute column {}", row.0, k + 1))?;
+    }
     Ok(TraceData::Counts(out))
+}
+
+/// A counts row spreads its requests evenly over its length: that rate is bounded like any
+/// load's ([`MAX_RPS`]), so a trace cannot ask for more work per second than `rps` can.
+fn check_rate(&(_, len_s, n): &(f64, f64, u64), at: &str) -> Result<(), String> {
+    let rate = n as f64 / len_s;
+    if rate > MAX_RPS {
+        return Err(format!(
+            "{at}: {n} requests in {len_s} s is {rate:.3e} requests per second, over the limit of {MAX_RPS:e} requests per second"
+        ));
+    }
+    Ok(())
+}
+
+/// Timestamps: at most [`MAX_RPS`] requests in any one-second window.
+fn check_timestamp_rate(times: &[u64]) -> Result<(), String> {
+    let limit = MAX_RPS as usize;
+    if let Some(i) = (limit..times.len()).find(|&i| times[i] - times[i - limit] < 1_000_000) {
+        let t = Micros(times[i - limit]);
+        return Err(format!(
+            "more than {MAX_RPS:e} requests in the second from {} s, over the limit of {MAX_RPS:e} requests per second",
+            t.as_secs_f64()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -212,5 +269,43 @@ mod tests {
         assert!(e.contains("line 3"), "{e}");
         assert!(parse("", TraceFormat::Auto, None, None, 1.0).is_err());
         assert!(parse("0,1e12\n", TraceFormat::Counts, None, None, 1.0).is_err());
+    }
+
+    #[test]
+    fn traces_are_bounded_by_the_requests_per_second_limit() {
+        let e = parse("time_s,count\n0,5e9\n", TraceFormat::Auto, None, None, 1.0).unwrap_err();
+        assert!(
+            e.starts_with("line 2:") && e.contains("limit of 1e7"),
+            "{e}"
+        );
+        // The limit itself is accepted; one more over 1 s is not.
+        assert!(parse("0,10000000\n", TraceFormat::Counts, None, None, 1.0).is_ok());
+        assert!(parse("0,10000001\n", TraceFormat::Counts, None, None, 1.0).is_err());
+        // A short row: 20 requests in 1 µs (0 and 0.000001 s) is 2e7 per second.
+        let e = parse("0,20\n0.000001,0\n", TraceFormat::Counts, None, None, 1.0).unwrap_err();
+        assert!(e.starts_with("line 1:"), "{e}");
+        // `scale` counts: 6e6 per second x 2.
+        assert!(parse("0,6000000\n", TraceFormat::Counts, None, None, 2.0).is_err());
+        // Azure: per-minute counts, 6e8 in a minute is exactly 1e7 per second.
+        let az = "HashOwner,HashApp,HashFunction,Trigger,1,2\na,b,f,http,600000000,600000060\n";
+        let e = parse(az, TraceFormat::Auto, None, None, 1.0).unwrap_err();
+        assert!(e.contains("minute column 2"), "{e}");
+        // Timestamps: a window of the limit + 1 requests within one second.
+        let n = MAX_RPS as usize;
+        let ok = check_timestamp_rate(&(0..n as u64).map(|i| i / 10).collect::<Vec<_>>());
+        assert!(ok.is_ok());
+        let mut t: Vec<u64> = (0..=n as u64).map(|i| 5_000_000 + i / 11).collect();
+        let e = check_timestamp_rate(&t).unwrap_err();
+        assert!(e.contains("from 5 s"), "{e}");
+        t[n] = 6_000_000;
+        assert!(check_timestamp_rate(&t).is_ok(), "spread over exactly 1 s");
+    }
+
+    #[test]
+    fn timestamps_refuse_extra_columns_naming_the_line() {
+        let e = parse("0.5\n1.5,GET\n", TraceFormat::Timestamps, None, None, 1.0).unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("one column"), "{e}");
+        let e = parse("timestamp\n1\n2,x\n", TraceFormat::Auto, None, None, 1.0).unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
     }
 }

@@ -498,6 +498,11 @@ const BAD_TRACE_LINES: &[&str] = &[
     "time_s,count",
     "HashOwner,HashApp,HashFunction,Trigger,1,2",
     "o,a,f,http,1,2,3,4,5,6,7,8,9,10",
+    // Issue #16: over the requests-per-second limit (5e9 in one second; one over 1e7 per
+    // second), and a timestamps line with an extra column.
+    "1,5000000000",
+    "2,10000001",
+    "0.5,GET /api",
     "o,a,f,http,x",
     "\"1\",\"2\"",
     "1;2",
@@ -1197,7 +1202,11 @@ fn a_killed_run_leaves_the_previous_outputs_whole() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let tmp = out.join(format!(".timeseries.csv.tmp{}", child.id()));
+    // The run writes into a staging folder beside `out` (src/output/staging.rs).
+    let tmp = dir
+        .path()
+        .join(format!(".out.lambdasim-tmp.{}", child.id()))
+        .join(format!(".timeseries.csv.tmp{}", child.id()));
     let t0 = Instant::now();
     while std::fs::metadata(&tmp).map_or(0, |m| m.len()) < 100_000 {
         assert!(

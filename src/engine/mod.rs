@@ -362,6 +362,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     InvocationModel::Sqs => SourceKind::Sqs(sqs::Mapping::new(
                         &s.sqs,
                         rng_stream(seed, &s.name, purpose::RECORDS),
+                        sqs::Fifo::new(
+                            ArrivalGen::new(s.profile.clone(), s.arrivals, m.duration),
+                            rng_stream(seed, &s.name, purpose::ARRIVALS),
+                        ),
                     )),
                     InvocationModel::Stream => SourceKind::Stream(stream::Mapping::new(
                         &s.stream,
@@ -569,7 +573,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 SourceKind::Sync(fleet) => {
                     in_flight[f] += fleet.waiting().filter(|&a| a >= warmup).count() as u64
                 }
-                SourceKind::Sqs(q) => in_flight[f] += counted(&mut q.visible.iter()),
+                SourceKind::Sqs(q) => in_flight[f] += q.visible_from(warmup),
                 SourceKind::Stream(st) => {
                     for lane in &st.lanes {
                         in_flight[f] += counted(&mut lane.queue.iter());

@@ -7,6 +7,7 @@
 pub mod animation;
 pub mod charts;
 pub mod report;
+pub mod staging;
 pub mod summary;
 pub mod timeseries;
 

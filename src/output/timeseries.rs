@@ -274,6 +274,8 @@ pub struct CsvRecorder {
     error: Option<std::io::Error>,
     /// The rows kept for charts.
     pub chart: ChartSeries,
+    /// Whether to keep chart rows (off with `--no-charts`: they grow with the functions).
+    keep_chart: bool,
     progress: Option<Box<dyn FnMut(f64)>>,
 }
 
@@ -293,8 +295,16 @@ impl CsvRecorder {
             names: function_names,
             error: None,
             chart: ChartSeries::default(),
+            keep_chart: true,
             progress: None,
         })
+    }
+
+    /// Keeps no chart rows (`finish` then returns an empty series): for runs without charts
+    /// or animation, whose memory then does not grow with buckets x functions.
+    pub fn without_chart(mut self) -> CsvRecorder {
+        self.keep_chart = false;
+        self
     }
 
     /// Calls `f(simulated seconds)` as buckets close (progress bars).
@@ -328,7 +338,9 @@ impl Recorder for CsvRecorder {
                 }
             }
         }
-        self.chart.push(rows);
+        if self.keep_chart {
+            self.chart.push(rows);
+        }
         if let (Some(p), Some(r)) = (self.progress.as_mut(), rows.first()) {
             p(r.start.as_secs_f64());
         }

@@ -38,7 +38,7 @@ impl FromStr for Override {
 
 /// Reads, overrides, resolves and validates the scenario at `path`.
 pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario, Error> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::trace::read_text_file(path)
         .map_err(|e| Error::input_at(path, None, format!("cannot read the scenario file: {e}")))?;
     load_str(&text, path, overrides)
 }

@@ -118,7 +118,7 @@ pub(super) fn expand_range(r: &RangeFile) -> Result<Vec<toml::Value>, String> {
 
 /// Reads and checks a sweep file (not yet the scenario).
 pub fn load(path: &Path) -> Result<Sweep, Error> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::trace::read_text_file(path)
         .map_err(|e| Error::input_at(path, None, format!("cannot read the sweep file: {e}")))?;
     load_str(&text, path)
 }
