@@ -16,6 +16,10 @@
 //! flight. Events at the same instant run completions first, then timers, then arrivals (see
 //! [`queue`]); buckets of the time series close before any event at their end instant.
 //!
+//! Size: a little over 600 lines because the event loop and the state it dispatches on are one
+//! concept; everything that can live apart (lifecycle, admission, accounting, each invocation
+//! model) already does.
+//!
 //! Memory grows with live environments and pending requests, never with simulated time: every
 //! per-event structure is a slab reused through a free list, and statistics are histograms.
 
