@@ -8,6 +8,7 @@ pub use crate::run::load_model;
 use crate::run::{simulate, RunOutput};
 use crate::scenario::{Override, Scenario};
 use crate::stats::lanes::{LaneRecorder, Lanes, MAX_LANES};
+use crate::stats::Recorder;
 use crate::time::Micros;
 use crate::whatif::{beside, finish_beside, WhatIf};
 use std::io::IsTerminal;
@@ -83,10 +84,16 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         let every = std::time::Duration::from_secs(PLAIN_PROGRESS_EVERY_S);
         rec.on_progress(plain_progress(total_s, every, |l| eprintln!("{l}")));
     }
+    // The report's narration rides along the run (explain::Narrator), as on the interactive
+    // page, instead of simulating the same model and seed a second time.
+    let mut narrated = Narrated {
+        inner: &mut rec,
+        narrator: crate::explain::Narrator::new(&model, &opts.scenario, &Default::default()).ok(),
+    };
     // What-if variants run beside the run and the chart drawing (crate::whatif::beside).
     let (out, speculated, lanes) = {
         let mut lrec = LaneRecorder {
-            inner: &mut rec,
+            inner: &mut narrated,
             lanes: lanes.unwrap_or_else(|| Lanes::new(Micros(0), Micros(1), Some(u32::MAX), 0)),
         };
         let (out, speculated) = beside(&model, !opts.no_whatif, || {
@@ -100,18 +107,19 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         lanes.finish();
         (out, speculated, lanes)
     };
+    let narrator = narrated.narrator;
     let chart = rec.finish()?;
     let resolved = resolved_toml(&s);
     output::write_atomic(&dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
-    // Chart drawing and the report's narration (explain re-simulates the same model and seed and
-    // reads its own bucket rows) run while any what-if variant the guess missed is simulated.
+    // Chart drawing and the report's narration run while any what-if variant the guess missed
+    // is simulated.
     let (whatif, (svgs, narration)) = finish_beside(&model, &out, speculated, || {
         let svgs = if opts.charts {
             output::charts::write_all(&dir, &model, &chart, &out)
         } else {
             Ok(Vec::new())
         };
-        let narration = crate::explain::explain(&model, &opts.scenario, &Default::default()).ok();
+        let narration = narrator.map(|n| n.finish(&model, &out.summary));
         (svgs, narration)
     });
     // The environments chart: on request, or for small runs (at most MAX_LANES environments).
@@ -145,6 +153,40 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         output: out,
         whatif,
     })
+}
+
+/// A recorder that also hands every bucket's rows to the report's narrator.
+struct Narrated<'a, R: Recorder> {
+    inner: &'a mut R,
+    narrator: Option<crate::explain::Narrator>,
+}
+
+impl<R: Recorder> Recorder for Narrated<'_, R> {
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+    fn bucket(&mut self, rows: &[crate::stats::BucketRow]) {
+        self.inner.bucket(rows);
+        if let Some(n) = &mut self.narrator {
+            n.bucket(rows);
+        }
+    }
+    fn delivered(&mut self, source: u32, lane: u32, arrival: Micros) {
+        self.inner.delivered(source, lane, arrival);
+    }
+    fn on_env(
+        &mut self,
+        t: u64,
+        env: u32,
+        function: u32,
+        e: crate::stats::lanes::EnvEvent,
+        provisioned: bool,
+    ) {
+        self.inner.on_env(t, env, function, e, provisioned);
+    }
+    fn on_throttle(&mut self, t: u64, function: u32) {
+        self.inner.on_throttle(t, function);
+    }
 }
 
 /// The lanes the run records: a window and function on request (`--lanes`), every environment
