@@ -2,6 +2,7 @@
 //! the law, the sample size and its tolerance.
 
 mod common;
+use common::erlang_b;
 
 use lambdasim::model::Model;
 use lambdasim::run::{simulate, RunOutput};
@@ -15,15 +16,6 @@ fn run(toml: &str) -> (RunOutput, Vec<BucketRow>) {
     let mut rows = Vec::new();
     let out = simulate(&m, &mut rows);
     (out, rows)
-}
-
-/// Erlang-B blocking probability B(c, a) by the stable recursion.
-fn erlang_b(c: u32, a: f64) -> f64 {
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    b
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! `--jobs` and of sharding (byte for byte), clear errors for bad sweep files, invalid points
 //! recorded without losing the others, and coverage of the 95% confidence intervals.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{erlang_b, write, SMALL};
 use lambdasim::app::load_model;
 use lambdasim::rng::replication_seed;
 use lambdasim::stats::NoRecorder;
@@ -39,26 +42,6 @@ load = { kind = "constant", rps = 80 }
 retry = { mode = "none" }
 "#;
 
-/// A short scenario with cold starts and throttles, for the grid tests.
-const SMALL: &str = r#"
-name = "small"
-duration = "60s"
-seed = 5
-
-[account]
-concurrency_limit = 200
-
-[[functions]]
-name = "api"
-runtime = "python3.12"
-duration = { dist = "lognormal", median = "80ms", p99 = "400ms" }
-reserved_concurrency = 40
-
-[[traffic]]
-function = "api"
-load = { kind = "spike", base = 50, peak = 400, at = "20s", length = "10s" }
-"#;
-
 const GRID: &str = r#"
 scenario = "small.toml"
 replications = 3
@@ -72,12 +55,6 @@ values = [20, 40, 80]
 key = "functions.api.memory_mb"
 range = { from = 512, to = 1024, step = 512 }
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn setup() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -355,11 +332,6 @@ fn an_invalid_point_is_reported_and_the_others_still_run() {
     assert_eq!(lines.len(), 1 + 3 * 2);
     assert!(lines[3].starts_with("1,0,,50,,") && lines[3].contains("memory_mb=50"));
     assert!(lines[1].ends_with(',') && lines[5].ends_with(','), "{csv}");
-}
-
-/// B(c, a) by the stable recursion.
-fn erlang_b(c: u32, a: f64) -> f64 {
-    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
 }
 
 #[test]

@@ -2,9 +2,12 @@
 //! (smallest and largest goals), `find.json` carries the answer and its bracket, the Student-t
 //! quantile matches the table, and bad `[find]` tables exit 2 naming file, key and line.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{erlang_b, write};
 use lambdasim::sweep::{self, SweepOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// An Erlang-B loss system: reserved concurrency c caps the function, durations are exponential
 /// of mean 100 ms, arrivals Poisson, no retries, no rate limit; INIT lasts 1 ms and environments
@@ -37,17 +40,6 @@ arrivals = "poisson"
 load = { kind = "constant", rps = 80 }
 retry = { mode = "none" }
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-/// B(c, a) by the stable recursion B(k) = a B(k-1) / (k + a B(k-1)).
-fn erlang_b(c: u32, a: f64) -> f64 {
-    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
-}
 
 fn find(dir: &Path, text: &str) -> sweep::SweepReport {
     write(dir, "erlang.toml", ERLANG);

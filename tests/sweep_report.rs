@@ -2,27 +2,11 @@
 //! equal to ones computed here from results.csv) and a self-contained report.html with every
 //! chart inline, metric names in words with units, and the replications stated.
 
+mod common;
+
 use assert_cmd::Command;
+use common::SMALL;
 use std::path::Path;
-
-const SMALL: &str = r#"
-name = "small"
-duration = "60s"
-seed = 5
-
-[account]
-concurrency_limit = 200
-
-[[functions]]
-name = "api"
-runtime = "python3.12"
-duration = { dist = "lognormal", median = "80ms", p99 = "400ms" }
-reserved_concurrency = 40
-
-[[traffic]]
-function = "api"
-load = { kind = "spike", base = 50, peak = 400, at = "20s", length = "10s" }
-"#;
 
 const GRID: &str = r#"
 scenario = "small.toml"

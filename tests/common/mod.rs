@@ -53,3 +53,37 @@ pub fn shipped_scenarios() -> Vec<std::path::PathBuf> {
     assert!(v.len() >= 8, "expected the shipped scenarios, found {v:?}");
     v
 }
+
+/// Erlang-B blocking probability B(c, a) by the stable recursion
+/// B(k) = a B(k-1) / (k + a B(k-1)), B(0) = 1: the closed form loss-system tests check against.
+pub fn erlang_b(c: u32, a: f64) -> f64 {
+    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A short scenario with cold starts and throttles (a spike against reserved concurrency 40),
+/// the base of the sweep tests' grids.
+pub const SMALL: &str = r#"
+name = "small"
+duration = "60s"
+seed = 5
+
+[account]
+concurrency_limit = 200
+
+[[functions]]
+name = "api"
+runtime = "python3.12"
+duration = { dist = "lognormal", median = "80ms", p99 = "400ms" }
+reserved_concurrency = 40
+
+[[traffic]]
+function = "api"
+load = { kind = "spike", base = 50, peak = 400, at = "20s", length = "10s" }
+"#;
