@@ -152,6 +152,13 @@ pub const CELLS: &[(&str, &str, &str, Cell)] = &[
     ("QueueOldestAgeMs", "ms", "like SQS `ApproximateAgeOfOldestMessage`: oldest waiting message or record at the bucket's end", |w, r| {
         write!(w, "{:.3}", r.queue_oldest_age_ms)
     }),
+    // The product contract's original names of the two ages, kept beside CloudWatch's.
+    ("AsyncEventAgeMs", "ms", "same as `AsyncEventAge` (this project's original name)", |w, r| {
+        opt_ms(w, r.async_age_samples, r.async_event_age_ms)
+    }),
+    ("IteratorAgeMs", "ms", "same as `IteratorAge` (this project's original name)", |w, r| {
+        opt_ms(w, r.iterator_age_samples, r.iterator_age_ms)
+    }),
 ];
 
 /// Every column name of `timeseries.csv`, in file order.
