@@ -16,6 +16,9 @@ pub struct Usage {
     pub billed_provisioned_ms: u128,
     /// Length of the summary window, seconds (provisioned concurrency is billed while configured).
     pub window_s: f64,
+    /// Time-weighted mean of the provisioned concurrency configured over the window (the
+    /// constant setting when it does not change): its integral over time is what is billed.
+    pub provisioned_configured: f64,
 }
 
 /// The cost of function `f`'s usage `u` at prices `p`.
@@ -23,7 +26,7 @@ pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
     price(
         f.architecture,
         f.memory_mb,
-        f.provisioned,
+        u.provisioned_configured,
         p,
         u.invocations,
         u.billed_ondemand_ms as f64 / 1000.0,
@@ -56,7 +59,7 @@ pub fn rates(arch: Architecture, p: &Pricing) -> (f64, f64, f64) {
 pub fn price(
     arch: Architecture,
     memory_mb: u32,
-    provisioned: u32,
+    provisioned: f64,
     p: &Pricing,
     invocations: u64,
     ondemand_s: f64,
@@ -67,8 +70,7 @@ pub fn price(
     let (od, prov_alloc, prov_dur) = rates(arch, p);
     let requests = invocations as f64 * p.request_per_million / 1e6;
     let compute = ondemand_s * gb * od;
-    let provisioned =
-        provisioned as f64 * gb * window_s * prov_alloc + provisioned_s * gb * prov_dur;
+    let provisioned = provisioned * gb * window_s * prov_alloc + provisioned_s * gb * prov_dur;
     Cost {
         requests,
         compute,
@@ -97,6 +99,7 @@ mod tests {
             provisioned: prov,
             error_rate: 0.0,
             cpu_factor: 1.0,
+            provisioned_plan: Default::default(),
         }
     }
 
@@ -108,6 +111,7 @@ mod tests {
             billed_ondemand_ms: 1_000_000_000,
             billed_provisioned_ms: 0,
             window_s: 0.0,
+            provisioned_configured: 0.0,
         };
         let c = cost(
             &func(1024, Architecture::X86_64, 0),

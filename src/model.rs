@@ -43,6 +43,28 @@ pub struct FunctionModel {
     /// Factor on sampled `duration` and `init` for the CPU that memory buys:
     /// (1 - cpu_bound) + cpu_bound x [`presets::cpu_slowdown`]; exactly 1 when `cpu_bound` is 0.
     pub cpu_factor: f64,
+    /// How the provisioned concurrency changes during the run (`provisioned` is its value at
+    /// the start); nothing when it is constant.
+    pub provisioned_plan: ProvisionedPlan,
+}
+
+/// Scheduled actions and target tracking of one function's provisioned concurrency
+/// (`scenario::provisioned`); the engine runs it in `engine::provisioned`.
+#[derive(Clone, Debug, Default)]
+pub struct ProvisionedPlan {
+    /// (when, provisioned concurrency from then on), sorted by time.
+    pub schedule: Vec<(Micros, u32)>,
+    /// Target tracking on `ProvisionedConcurrencyUtilization`.
+    pub autoscaling: Option<crate::scenario::provisioned::Autoscaling>,
+    /// Time to allocate a new provisioned environment before its INIT starts.
+    pub allocation_delay: Micros,
+}
+
+impl ProvisionedPlan {
+    /// Whether the provisioned concurrency changes during the run.
+    pub fn varies(&self) -> bool {
+        !self.schedule.is_empty() || self.autoscaling.is_some()
+    }
 }
 
 impl FunctionModel {
@@ -189,7 +211,7 @@ impl Model {
                 idle_timeout: sampler(&f.idle_timeout, "idle_timeout")?,
                 max_lifetime: f.max_lifetime,
                 reserved: f.reserved_concurrency,
-                provisioned: f.provisioned_concurrency,
+                provisioned: f.provisioned_initial(),
                 error_rate: f.error_rate,
                 cpu_factor: if f.cpu_bound == 0.0 {
                     1.0
@@ -200,6 +222,15 @@ impl Model {
                         f.threads,
                     );
                     (1.0 - f.cpu_bound) + f.cpu_bound * slow
+                },
+                provisioned_plan: ProvisionedPlan {
+                    schedule: f
+                        .provisioned_schedule
+                        .iter()
+                        .map(|a| (a.at, a.concurrency))
+                        .collect(),
+                    autoscaling: f.provisioned_autoscaling.clone(),
+                    allocation_delay: f.provisioned_allocation_delay,
                 },
             });
         }

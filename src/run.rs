@@ -22,6 +22,9 @@ pub struct RunOutput {
     pub latency_warm: Vec<Histogram>,
     /// Per function: billed ms that INIT of on-demand cold starts adds (whether billed or not).
     pub init_ms: Vec<u128>,
+    /// Per function: time-weighted mean of the provisioned concurrency configured over the
+    /// summary window (what the configured part of the cost is billed on).
+    pub provisioned_configured: Vec<f64>,
     /// Most execution environments alive at once.
     pub max_live_environments: usize,
     /// Events the engine processed.
@@ -132,7 +135,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 fn function_summary(
     r: &FunctionResult,
     c: crate::stats::summary::Cost,
-    provisioned: u32,
+    provisioned: f64,
 ) -> FunctionSummary {
     let t = &r.totals;
     FunctionSummary {
@@ -166,8 +169,8 @@ fn function_summary(
         },
         environments_created: t.environments_created,
         provisioned: Provisioned {
-            utilization_mean: if provisioned > 0 {
-                r.provisioned_busy_mean / provisioned as f64
+            utilization_mean: if provisioned > 0.0 {
+                r.provisioned_busy_mean / provisioned
             } else {
                 0.0
             },
@@ -195,28 +198,33 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         billed_ondemand_ms: 0,
         billed_provisioned_ms: 0,
         init_ms: 0,
+        provisioned_configured_mean: 0.0,
     };
     let mut account_cost = crate::stats::summary::Cost::default();
-    let mut prov_total = 0;
+    let mut prov_total = 0.0;
     for (fm, fr) in model.functions.iter().zip(&r.functions) {
         let usage = Usage {
             invocations: fr.totals.invocations,
             billed_ondemand_ms: fr.billed_ondemand_ms,
             billed_provisioned_ms: fr.billed_provisioned_ms,
             window_s,
+            provisioned_configured: fr.provisioned_configured_mean,
         };
         let c = cost(fm, &model.pricing, &usage);
         account_cost.requests += c.requests;
         account_cost.compute += c.compute;
         account_cost.provisioned += c.provisioned;
         account_cost.total += c.total;
-        functions.push((fm.name.clone(), function_summary(fr, c, fm.provisioned)));
+        functions.push((
+            fm.name.clone(),
+            function_summary(fr, c, fr.provisioned_configured_mean),
+        ));
         acc.totals.add(&fr.totals);
         acc.in_flight += fr.in_flight;
         acc.latency.merge(&fr.latency);
         acc.duration.merge(&fr.duration);
         acc.provisioned_busy_mean += fr.provisioned_busy_mean;
-        prov_total += fm.provisioned;
+        prov_total += fr.provisioned_configured_mean;
     }
     let account = function_summary(&acc, account_cost, prov_total);
     let summary = Summary {
@@ -227,6 +235,11 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         functions,
     };
     let init_ms = r.functions.iter().map(|f| f.init_ms).collect();
+    let provisioned_configured = r
+        .functions
+        .iter()
+        .map(|f| f.provisioned_configured_mean)
+        .collect();
     let (latency_cold, latency_warm) = r
         .functions
         .into_iter()
@@ -237,6 +250,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         latency_cold,
         latency_warm,
         init_ms,
+        provisioned_configured,
         max_live_environments: r.max_live_environments,
         events: r.events,
     }

@@ -150,7 +150,7 @@ pub fn price_swap(model: &Model, f: usize, c: &Cost, invocations: u64, to: Archi
     price(
         to,
         fm.memory_mb,
-        fm.provisioned,
+        fm.provisioned as f64,
         p,
         invocations,
         ondemand_s,

@@ -128,7 +128,7 @@ impl<R: Recorder> Sim<'_, R> {
             function: None,
             ..Default::default()
         };
-        let mut prov_total = 0u64;
+        let mut prov_total = 0.0;
         let mut prov_busy_area = 0.0;
         // Allocated concurrency for `ClaimedAccountConcurrency`: each function's reservation,
         // or its provisioned concurrency when it has no reservation (a reservation already
@@ -138,6 +138,10 @@ impl<R: Recorder> Sim<'_, R> {
             let fm = &self.m.functions[i];
             let (cmax, cmean) = fs.busy.close_bucket(end, warmup, len);
             let (pmax, pmean) = fs.busy_prov.close_bucket(end, warmup, len);
+            // Provisioned concurrency configured: its maximum in the bucket is the row's
+            // setting, its mean the denominator of utilization (both the constant setting
+            // when it does not change).
+            let (conf_max, conf_mean) = fs.prov_conf.close_bucket(end, warmup, len);
             let c = std::mem::take(&mut fs.bucket_counts);
             let tokens = fs
                 .bucket
@@ -160,16 +164,16 @@ impl<R: Recorder> Sim<'_, R> {
                 provisioned_max: pmax,
                 // Every invocation of a function with provisioned concurrency runs on a
                 // provisioned environment or spills over to an on-demand one.
-                provisioned_invocations: if fm.provisioned > 0 {
+                provisioned_invocations: if conf_max > 0 {
                     c.invocations - c.spillover
                 } else {
                     0
                 },
-                provisioned: fm.provisioned,
+                provisioned: conf_max,
                 claimed_concurrency: 0,
                 concurrency_mean: cmean,
-                provisioned_utilization: if fm.provisioned > 0 {
-                    pmean / fm.provisioned as f64
+                provisioned_utilization: if conf_mean > 0.0 {
+                    pmean / conf_mean
                 } else {
                     0.0
                 },
@@ -195,10 +199,8 @@ impl<R: Recorder> Sim<'_, R> {
             };
             fs.fold_bucket_latency();
             acc.merge_into_account(&row, fs.bucket.is_some());
-            prov_total += fm.provisioned as u64;
-            allocated += fm
-                .reserved
-                .map_or(fm.provisioned, |r| r.max(fm.provisioned));
+            prov_total += conf_mean;
+            allocated += fm.reserved.map_or(conf_max, |r| r.max(conf_max));
             prov_busy_area += pmean;
             self.rows.push(row);
         }
@@ -211,8 +213,8 @@ impl<R: Recorder> Sim<'_, R> {
         // UnreservedConcurrentExecutions plus allocated concurrency (reserved plus
         // provisioned), viewed with MAX; allocated concurrency is constant within a run.
         acc.claimed_concurrency = umax + allocated;
-        acc.provisioned_utilization = if prov_total > 0 {
-            prov_busy_area / prov_total as f64
+        acc.provisioned_utilization = if prov_total > 0.0 {
+            prov_busy_area / prov_total
         } else {
             0.0
         };

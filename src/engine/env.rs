@@ -80,6 +80,8 @@ impl<R: Recorder> Sim<'_, R> {
     pub(super) fn create_provisioned(&mut self) {
         for f in 0..self.funcs.len() {
             let n = self.m.functions[f].provisioned;
+            self.funcs[f].prov_conf.set(0, self.warmup, n);
+            self.funcs[f].prov_alive = n;
             for _ in 0..n {
                 let id = self.new_env(f as u32);
                 self.funcs[f].prov_idle.push(id);
@@ -145,7 +147,7 @@ impl<R: Recorder> Sim<'_, R> {
             (Outcome::Success, busy)
         };
         fs.bucket_counts.invocations += 1;
-        let spill = !provisioned && fm.provisioned > 0;
+        let spill = !provisioned && fs.prov_conf.value > 0;
         if cold {
             fs.bucket_counts.cold_starts += 1;
         }
@@ -161,6 +163,9 @@ impl<R: Recorder> Sim<'_, R> {
         fs.busy.inc(now, warmup);
         if provisioned {
             fs.busy_prov.inc(now, warmup);
+            if let Some(t) = fs.tracking.as_deref_mut() {
+                t.accrue(now, fs.busy_prov.value);
+            }
         }
         self.account_busy.inc(now, warmup);
         // Provisioned environments are allocated concurrency, not unreserved concurrency
@@ -239,6 +244,9 @@ impl<R: Recorder> Sim<'_, R> {
         fs.busy.dec(now, warmup);
         if call.provisioned {
             fs.busy_prov.dec(now, warmup);
+            if let Some(t) = fs.tracking.as_deref_mut() {
+                t.accrue(now, fs.busy_prov.value);
+            }
         }
         self.account_busy.dec(now, warmup);
         let unreserved = fs.pool == Pool::Unreserved;
@@ -247,8 +255,13 @@ impl<R: Recorder> Sim<'_, R> {
         }
         if call.provisioned {
             // Provisioned environments are never reclaimed; after a timeout one is
-            // re-initialized in the background (docs/platform.md "Concurrency limits").
-            fs.prov_idle.push(id);
+            // re-initialized in the background (docs/platform.md "Concurrency limits"). One
+            // beyond a lowered configuration goes instead (engine/provisioned.rs).
+            if fs.prov_alive > fs.prov_conf.value {
+                self.release_if_excess(f, id);
+            } else {
+                fs.prov_idle.push(id);
+            }
         } else {
             if unreserved {
                 self.unreserved_used -= 1;

@@ -27,6 +27,7 @@ mod account;
 pub mod admission;
 mod asynq;
 mod env;
+mod provisioned;
 pub mod queue;
 mod slab;
 mod sqs;
@@ -139,6 +140,12 @@ struct FnState {
     /// Billed ms that INIT of on-demand cold starts adds (or would add, with
     /// `pricing.bill_init = false`) to the invocations' billed duration.
     init_ms: u128,
+    /// Provisioned concurrency configured (see [`provisioned`]).
+    prov_conf: Level,
+    /// Provisioned environments alive: initializing, idle or busy.
+    prov_alive: u32,
+    /// Target tracking state, for functions with `provisioned_autoscaling`.
+    tracking: Option<Box<provisioned::Tracking>>,
 }
 
 impl FnState {
@@ -200,6 +207,17 @@ enum Timer {
         /// The lane.
         lane: u32,
     },
+    /// A scheduled action of a function's provisioned concurrency.
+    ProvSchedule {
+        /// The function.
+        func: u32,
+        /// Index of the action in its plan.
+        action: u32,
+    },
+    /// A minute of target tracking of a function's provisioned concurrency (function).
+    ProvTick(u32),
+    /// A new provisioned environment finished INIT (environment).
+    ProvReady(u32),
 }
 
 /// One message or record of an SQS queue or a stream.
@@ -269,6 +287,9 @@ pub struct FunctionResult {
     pub billed_provisioned_ms: u128,
     /// Billed ms that INIT of on-demand cold starts adds, billed or not (for what-ifs).
     pub init_ms: u128,
+    /// Time-weighted mean of the provisioned concurrency configured over the summary window
+    /// (the constant setting when it does not change).
+    pub provisioned_configured_mean: f64,
 }
 
 /// The simulation of one model: its state and event loop, writing rows to a recorder.
@@ -348,6 +369,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 billed_ondemand_ms: 0,
                 billed_provisioned_ms: 0,
                 init_ms: 0,
+                prov_conf: Level::default(),
+                prov_alive: 0,
+                tracking: None,
             })
             .collect();
         let sources = m
@@ -416,6 +440,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
     /// Runs the model to its end.
     pub fn run(mut self) -> RunResult {
         self.create_provisioned();
+        self.start_provisioned_plans();
         for i in 0..self.sources.len() {
             let s = &mut self.sources[i];
             if let Some(t) = s.gen.next(&mut s.rng) {
@@ -489,6 +514,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
             Timer::SqsReturn(b) => self.sqs_return(b),
             Timer::StreamRetry(b) => self.stream_try(b),
             Timer::StreamPoll { source, lane } => self.stream_poll(source, lane),
+            Timer::ProvSchedule { func, action } => self.prov_schedule(func, action),
+            Timer::ProvTick(f) => self.prov_tick(f),
+            Timer::ProvReady(env) => self.prov_ready(env),
         }
     }
 
@@ -602,7 +630,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
             .into_iter()
             .enumerate()
             .map(|(i, mut fs)| {
-                let prov = self.m.functions[i].provisioned;
+                let fm = &self.m.functions[i];
+                let prov = fm.provisioned;
+                let varies = fm.provisioned_plan.varies();
                 let mut latency = fs.latency_cold.clone();
                 latency.merge(&fs.latency_warm);
                 FunctionResult {
@@ -610,7 +640,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     in_flight: in_flight[i],
                     concurrency_mean: fs.busy.window_mean(now, warmup),
                     concurrency_peak: fs.busy.peak,
-                    provisioned_busy_mean: if prov > 0 {
+                    provisioned_busy_mean: if prov > 0 || varies {
                         fs.busy_prov.window_mean(now, warmup)
                     } else {
                         0.0
@@ -622,6 +652,11 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     billed_ondemand_ms: fs.billed_ondemand_ms,
                     billed_provisioned_ms: fs.billed_provisioned_ms,
                     init_ms: fs.init_ms,
+                    provisioned_configured_mean: if varies {
+                        fs.prov_conf.window_mean(now, warmup)
+                    } else {
+                        prov as f64
+                    },
                 }
             })
             .collect();

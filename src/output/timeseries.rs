@@ -159,6 +159,11 @@ pub const CELLS: &[(&str, &str, &str, Cell)] = &[
     ("IteratorAgeMs", "ms", "same as `IteratorAge` (this project's original name)", |w, r| {
         opt_ms(w, r.iterator_age_samples, r.iterator_age_ms)
     }),
+    // Maximum in the bucket of the provisioned concurrency configured (schedules and auto
+    // scaling change it; otherwise the constant setting, 0 without any); account row: the sum.
+    ("ProvisionedConcurrencyConfigured", "count", "none: provisioned concurrency configured, maximum in the bucket (the Lambda API's `RequestedProvisionedConcurrentExecutions`)", |w, r| {
+        write!(w, "{}", r.provisioned)
+    }),
 ];
 
 /// Every column name of `timeseries.csv`, in file order.

@@ -105,6 +105,20 @@ pub const STREAM_PARALLELIZATION: IntRange = IntRange::new(1, 10);
 pub const STREAM_BATCH_SIZE: IntRange = IntRange::new(1, 10_000);
 /// `stream.maximum_retry_attempts` (-1 = until the record expires).
 pub const STREAM_RETRY_ATTEMPTS: IntRange = IntRange::new(-1, 10_000);
+/// `functions.provisioned_concurrency` values of scheduled actions and of autoscaling's
+/// `min` / `max` (the account limit is the real cap; validation checks it).
+pub const PROVISIONED_CONCURRENCY: IntRange = IntRange::new(0, MAX_ACCOUNT_LIMIT as i64);
+/// `functions.provisioned_schedule`: most scheduled actions per function.
+pub const MAX_SCHEDULED_ACTIONS: usize = 10_000;
+/// `functions.provisioned_autoscaling.target`: utilization share, inclusive.
+pub const AUTOSCALING_TARGET: (f64, f64) = (0.1, 0.9);
+/// `functions.provisioned_autoscaling.scale_out_datapoints` / `scale_in_datapoints`
+/// (one-minute datapoints; at most a day).
+pub const AUTOSCALING_DATAPOINTS: IntRange = IntRange::new(1, 1440);
+/// `functions.provisioned_autoscaling.scale_out_cooldown` / `scale_in_cooldown`.
+pub const MAX_AUTOSCALING_COOLDOWN: Micros = Micros::from_secs(3600);
+/// `functions.provisioned_allocation_delay`.
+pub const MAX_ALLOCATION_DELAY: Micros = Micros::from_secs(900);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
 pub mod limits;
+pub mod provisioned;
 pub mod source;
 pub mod validate;
 
@@ -247,6 +248,20 @@ pub struct Function {
     #[serde(default = "default_threads", skip_serializing_if = "is_one")]
     #[schemars(range(min = lim::THREADS.min, max = lim::THREADS.max))]
     pub threads: u32,
+    /// Scheduled actions: at a time, set the provisioned concurrency (sorted by `at`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioned_schedule: Vec<provisioned::ScheduledAction>,
+    /// Target tracking on ProvisionedConcurrencyUtilization (Application Auto Scaling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_autoscaling: Option<provisioned::Autoscaling>,
+    /// Time Lambda takes to allocate a new provisioned environment before its INIT starts
+    /// (default 0s: INIT alone; an assumption, the documentation gives no number; at most 15m).
+    #[serde(default, skip_serializing_if = "is_zero_micros")]
+    pub provisioned_allocation_delay: Micros,
+}
+
+fn is_zero_micros(v: &Micros) -> bool {
+    v.0 == 0
 }
 
 fn is_zero(v: &f64) -> bool {

@@ -247,6 +247,15 @@ pub fn validate(s: &Scenario) -> R {
         if f.max_lifetime.0 == 0 {
             return fail(fk("max_lifetime"), "must be greater than 0");
         }
+        super::provisioned::validate(i, f, s.duration)?;
+        // The key a changing provisioned concurrency is named by in the rules below.
+        let peak_key = if f.provisioned_autoscaling.is_some() {
+            "provisioned_autoscaling.max"
+        } else if f.provisioned_varies() {
+            "provisioned_schedule"
+        } else {
+            "provisioned_concurrency"
+        };
         if let Some(r) = f.reserved_concurrency {
             if r > a.concurrency_limit {
                 return fail(
@@ -266,6 +275,15 @@ pub fn validate(s: &Scenario) -> R {
                     ),
                 );
             }
+            if f.provisioned_peak() > r {
+                return fail(
+                    fk(peak_key),
+                    format!(
+                        "provisioned concurrency reaches {}, more than reserved_concurrency {r}: provisioned must be <= reserved",
+                        f.provisioned_peak()
+                    ),
+                );
+            }
             reserved_total += r as u64;
             let left = a.concurrency_limit as i64 - reserved_total as i64;
             if left < a.unreserved_minimum as i64 {
@@ -278,13 +296,10 @@ pub fn validate(s: &Scenario) -> R {
                 );
             }
         } else {
-            unreserved_provisioned += f.provisioned_concurrency as u64;
+            unreserved_provisioned += f.provisioned_peak() as u64;
         }
-        if f.provisioned_concurrency > a.concurrency_limit {
-            return fail(
-                fk("provisioned_concurrency"),
-                "exceeds account.concurrency_limit",
-            );
+        if f.provisioned_peak() > a.concurrency_limit {
+            return fail(fk(peak_key), "exceeds account.concurrency_limit");
         }
     }
     // Provisioned concurrency of functions without a reservation comes out of the unreserved
@@ -296,7 +311,7 @@ pub fn validate(s: &Scenario) -> R {
         let i = s
             .functions
             .iter()
-            .rposition(|f| f.reserved_concurrency.is_none() && f.provisioned_concurrency > 0)
+            .rposition(|f| f.reserved_concurrency.is_none() && f.provisioned_peak() > 0)
             .unwrap_or(0);
         return fail(
             KeyPath::function(i, "provisioned_concurrency"),
