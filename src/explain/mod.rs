@@ -24,6 +24,7 @@
 //! `segment.rs` cuts them into segments; `wording.rs` writes the sentences; `why.rs` finds the
 //! binding limit, the demand and the reason a backlog waits.
 
+mod provisioned;
 mod segment;
 mod why;
 mod wording;
@@ -243,6 +244,7 @@ impl Narrator {
                 width,
                 run_peak: peak,
                 explained: [false; 4],
+                prov_prev: None,
             };
             for s in &segments {
                 let rows = &mine[s.first..s.last + 1];
@@ -299,7 +301,21 @@ fn function_heading(model: &Model, f: usize) -> String {
         Some(r) => parts.push(format!("reserved concurrency {r}")),
         None => parts.push("no reservation (shares the unreserved pool)".into()),
     }
-    if fm.provisioned > 0 {
+    if let Some(a) = &fm.provisioned_plan.autoscaling {
+        parts.push(format!(
+            "{} provisioned environments at the start, auto scaling {}..={} at {:.0} % utilization",
+            fm.provisioned,
+            a.min,
+            a.max,
+            100.0 * a.target
+        ));
+    } else if fm.provisioned_plan.varies() {
+        parts.push(format!(
+            "{} provisioned environments at the start, {} scheduled changes",
+            fm.provisioned,
+            fm.provisioned_plan.schedule.len()
+        ));
+    } else if fm.provisioned > 0 {
         parts.push(format!("{} provisioned environments", fm.provisioned));
     }
     let kinds: Vec<&str> = model

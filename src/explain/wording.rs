@@ -131,6 +131,8 @@ pub(super) struct Story<'a> {
     pub(super) run_peak: u32,
     /// Throttle reasons already explained in full (later lines say them in short).
     pub(super) explained: [bool; 4],
+    /// Provisioned concurrency configured at the end of the previous line.
+    pub(super) prov_prev: Option<u32>,
 }
 
 /// One timeline line for the buckets of a segment.
@@ -190,7 +192,16 @@ pub(super) fn narrate(
     if sum.cold_starts > 0 {
         parts.push(format!("{} cold starts", sum.cold_starts));
     }
-    if fm.provisioned > 0 && sum.spillover > 0 {
+    if let Some(p) = super::provisioned::provisioned_text(model, f, rows, story.prov_prev, width) {
+        parts.push(p);
+    }
+    story.prov_prev = rows.last().map(|r| r.provisioned);
+    if fm.provisioned_plan.varies() && sum.spillover > 0 {
+        parts.push(format!(
+            "{} invocations spilled over to on-demand while provisioned environments were busy or not yet ready",
+            sum.spillover
+        ));
+    } else if fm.provisioned > 0 && sum.spillover > 0 {
         parts.push(format!(
             "all {} provisioned environments busy: {} invocations spilled over to on-demand",
             fm.provisioned, sum.spillover
@@ -337,7 +348,7 @@ pub(super) fn totals(
             s.latency_ms.p99,
             s.cost_usd.total
         );
-        if model.functions[f].provisioned > 0 {
+        if model.functions[f].provisioned > 0 || model.functions[f].provisioned_plan.varies() {
             let _ = write!(
                 line,
                 "; provisioned utilization {:.0} %, {} spillover invocations",

@@ -65,6 +65,7 @@ impl BucketRow {
         self.add_counts(later);
         self.concurrency_max = self.concurrency_max.max(later.concurrency_max);
         self.provisioned_max = self.provisioned_max.max(later.provisioned_max);
+        self.provisioned = self.provisioned.max(later.provisioned);
         self.claimed_concurrency = self.claimed_concurrency.max(later.claimed_concurrency);
         self.concurrency_mean = (self.concurrency_mean + later.concurrency_mean) / 2.0;
         self.provisioned_utilization =

@@ -159,6 +159,14 @@ pub(super) fn draw<DB: DrawingBackend>(
     for (l, c, v) in &provisioned {
         legend.push((format!("provisioned: {l} ({v})"), pale(*c, 0.25), Mark::Box));
     }
+    for (l, c, pts) in &d.provisioned_over_time {
+        y_max = pts.iter().map(|p| p.1).fold(y_max, f64::max);
+        legend.push((
+            format!("provisioned configured over time: {l}"),
+            pale(*c, 0.25),
+            Mark::Box,
+        ));
+    }
     let body = frame(
         root,
         &format!(
@@ -213,6 +221,24 @@ pub(super) fn draw<DB: DrawingBackend>(
                 hline(*v as f64),
                 0.0,
                 pale(*c, 0.25).filled(),
+            ))
+            .s()?;
+    }
+    // Provisioned concurrency that changes (schedules, auto scaling): a stepped area under the
+    // concurrency line, edged in the function's dark shade, so the lag between a step of load
+    // and the configured value catching up shows as concurrency above the area.
+    for (_, c, pts) in &d.provisioned_over_time {
+        chart
+            .draw_series(AreaSeries::new(
+                pts.iter().copied(),
+                0.0,
+                pale(*c, 0.25).filled(),
+            ))
+            .s()?;
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().copied(),
+                dark(*c).stroke_width(1),
             ))
             .s()?;
     }

@@ -170,6 +170,10 @@ pub struct ChartData {
     pub cdfs: Vec<Cdf>,
     /// Some traffic is async, SQS or stream: the queues chart is drawn.
     pub queues: bool,
+    /// (label, color, configured value per row) of shown functions whose provisioned
+    /// concurrency changes during the run (schedules, auto scaling); drawn as a stepped area
+    /// instead of a level (`provisioned` leaves them out).
+    pub provisioned_over_time: Vec<(String, RGBColor, Points)>,
 }
 
 /// Merges every `group` consecutive rows into one (counts add, maxima and percentiles take
@@ -268,6 +272,7 @@ impl ChartData {
         }
         let mut reserved = Vec::new();
         let mut provisioned = Vec::new();
+        let mut varying = Vec::new();
         let mut cdfs = Vec::new();
         let mut source_limits = Vec::new();
         for s in &shown {
@@ -294,7 +299,9 @@ impl ChartData {
             if let Some(r) = f.reserved {
                 reserved.push((s.label.clone(), s.color, r));
             }
-            if f.provisioned > 0 {
+            if f.provisioned_plan.varies() {
+                varying.push(i);
+            } else if f.provisioned > 0 {
                 provisioned.push((s.label.clone(), s.color, f.provisioned));
             }
             let ms = |v: Vec<(f64, f64)>| v.into_iter().map(|(x, p)| (x / 1e3, p)).collect();
@@ -312,6 +319,23 @@ impl ChartData {
         for s in &mut shown {
             s.rows = coarsen(std::mem::take(&mut s.rows), group);
         }
+        let provisioned_over_time = shown
+            .iter()
+            .filter(|s| s.function.is_some_and(|f| varying.contains(&f)))
+            .map(|s| {
+                // A step per row: the configured value holds over the whole row.
+                let pts = s
+                    .rows
+                    .iter()
+                    .flat_map(|r| {
+                        let x = r.start.as_secs_f64() / x_div;
+                        let v = r.provisioned as f64;
+                        [(x, v), (x + row_s / x_div, v)]
+                    })
+                    .collect();
+                (s.label.clone(), s.color, pts)
+            })
+            .collect();
         ChartData {
             scenario: model.name.clone(),
             n_functions: n,
@@ -328,6 +352,7 @@ impl ChartData {
             source_limits,
             account_counted: Counted::of(model.sources.iter()),
             cdfs,
+            provisioned_over_time,
             queues: model
                 .sources
                 .iter()
