@@ -55,6 +55,8 @@ pub struct Variant {
     pub throttle_ratio: f64,
     /// `cost_usd` per million succeeded requests (null when none succeeded).
     pub cost_per_million_succeeded_usd: Option<f64>,
+    /// Which lever the variant pulls: "provisioned", "autoscaling", "snapstart" or "managed_instances".
+    pub lever: &'static str,
 }
 
 fn pct_change(from: f64, to: f64) -> String {
@@ -134,13 +136,22 @@ pub fn break_even_utilization(arch: Architecture, p: &crate::scenario::Pricing) 
 /// This run's cost of function `f` priced with architecture `to`. The billed seconds are
 /// recovered from the cost parts: on-demand compute / rate, and the provisioned duration part
 /// (provisioned cost minus the configured part) / rate.
-pub fn price_swap(model: &Model, f: usize, c: &Cost, invocations: u64, to: Architecture) -> f64 {
+/// `configured` is the time-weighted mean of the provisioned concurrency configured
+/// (`RunOutput::provisioned_configured`; the constant setting when it does not change).
+pub fn price_swap(
+    model: &Model,
+    f: usize,
+    c: &Cost,
+    invocations: u64,
+    to: Architecture,
+    configured_mean: f64,
+) -> f64 {
     let fm = &model.functions[f];
     let p = &model.pricing;
     let gb = fm.memory_mb as f64 / 1024.0;
     let window_s = model.duration.saturating_sub(model.warmup).as_secs_f64();
     let (od, alloc, dur) = rates(fm.architecture, p);
-    let configured = fm.provisioned as f64 * gb * window_s * alloc;
+    let configured = configured_mean * gb * window_s * alloc;
     let ondemand_s = if od > 0.0 { c.compute / (gb * od) } else { 0.0 };
     let prov_s = if dur > 0.0 {
         ((c.provisioned - configured) / (gb * dur)).max(0.0)
@@ -150,7 +161,7 @@ pub fn price_swap(model: &Model, f: usize, c: &Cost, invocations: u64, to: Archi
     price(
         to,
         fm.memory_mb,
-        fm.provisioned as f64,
+        configured_mean,
         p,
         invocations,
         ondemand_s,
@@ -175,6 +186,7 @@ fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
         throttle_ratio: s.throttle_ratio,
         cost_per_million_succeeded_usd: (s.succeeded > 0)
             .then(|| s.cost_usd.total / s.succeeded as f64 * 1e6),
+        lever: "provisioned",
     }
 }
 
@@ -208,6 +220,18 @@ fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
     let fm = &model.functions[f];
     let cap = fm.reserved.unwrap_or(model.account.unreserved_pool / 2);
     let mean = (mean.ceil().min(u32::MAX as f64) as u32).min(cap);
+    // A function whose provisioned concurrency changes (auto scaling, schedules) is compared
+    // with fixed settings for the same traffic: none (on-demand), the mean concurrency, and
+    // (auto scaling) the mean concurrency at the target utilization.
+    if fm.provisioned_plan.varies() {
+        let mut v = vec![0, mean];
+        if let Some(a) = &fm.provisioned_plan.autoscaling {
+            v.push(((mean as f64 / a.target).ceil() as u32).min(cap));
+        }
+        v.sort_unstable();
+        v.dedup();
+        return v;
+    }
     let mut v: Vec<u32> = [0, mean]
         .into_iter()
         .filter(|&n| n != fm.provisioned)
@@ -232,6 +256,8 @@ fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<(usize, u32)> {
 fn simulate_variant(model: &Model, (f, n): (usize, u32)) -> Summary {
     let mut m = model.clone();
     m.functions[f].provisioned = n;
+    // A fixed setting: no schedule, no auto scaling.
+    m.functions[f].provisioned_plan = Default::default();
     simulate(&m, &mut NoRecorder).summary
 }
 
@@ -346,7 +372,16 @@ fn assemble(
             let (od, _, _) = rates(fm.architecture, &model.pricing);
             let gb = fm.memory_mb as f64 / 1024.0;
             let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
-            let mut provisioned = vec![variant(s, fm.provisioned, false)];
+            let mut this = variant(s, fm.provisioned, false);
+            let configured = out.provisioned_configured[f];
+            if fm.provisioned_plan.varies() {
+                // This run's setting changed over time: named by its time-weighted mean.
+                this.provisioned_concurrency = configured.round() as u32;
+                if fm.provisioned_plan.autoscaling.is_some() {
+                    this.lever = "autoscaling";
+                }
+            }
+            let mut provisioned = vec![this];
             for (&(jf, n), r) in jobs.iter().zip(results) {
                 if jf == f {
                     provisioned.push(variant(&r.functions[f].1, n, true));
@@ -355,8 +390,22 @@ fn assemble(
             provisioned.sort_by_key(|v| v.provisioned_concurrency);
             let w = WhatIf {
                 architecture: arch_name(fm.architecture),
-                x86_64: price_swap(model, f, &s.cost_usd, s.invocations, Architecture::X86_64),
-                arm64: price_swap(model, f, &s.cost_usd, s.invocations, Architecture::Arm64),
+                x86_64: price_swap(
+                    model,
+                    f,
+                    &s.cost_usd,
+                    s.invocations,
+                    Architecture::X86_64,
+                    configured,
+                ),
+                arm64: price_swap(
+                    model,
+                    f,
+                    &s.cost_usd,
+                    s.invocations,
+                    Architecture::Arm64,
+                    configured,
+                ),
                 init_billed: if model.pricing.bill_init { init } else { 0.0 },
                 init_if_billed: init,
                 provisioned_break_even_utilization: break_even_utilization(
@@ -445,6 +494,7 @@ load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 12
             throttles: Throttles::default(),
             throttle_ratio: ratio,
             cost_per_million_succeeded_usd: None,
+            lever: "provisioned",
         };
         // 66.54 -> 77.91 is +17 %; 540224 -> 711915 is +32 %.
         let got = verdict(

@@ -122,8 +122,15 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
             )];
             let base = w.provisioned.iter().find(|v| !v.simulated);
             for v in &w.provisioned {
+                // The lever is named only when it is not fixed provisioned concurrency, so
+                // the lines of functions without other levers read as before.
+                let lever = if v.lever == "provisioned" {
+                    String::new()
+                } else {
+                    format!("{}, mean ", v.lever)
+                };
                 lines.push(format!(
-                    "provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
+                    "{lever}provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
                     v.provisioned_concurrency,
                     v.cost_usd,
                     v.cost_per_million_succeeded_usd
