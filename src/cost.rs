@@ -131,6 +131,7 @@ mod tests {
             billed_ondemand_ms: 0,
             billed_provisioned_ms: 0,
             window_s: 3600.0,
+            provisioned_configured: 10.0,
         };
         let c = cost(
             &func(2048, Architecture::Arm64, 10),

@@ -170,10 +170,9 @@ provisioned_duration_gb_second_x86_64 = 0.0
         let t = r.start.as_secs_f64();
         let want = if t < 600.0 {
             10
-        } else if t < 2400.0 {
+        } else if t <= 2400.0 {
+            // At 2400 s too: the maximum of a bucket includes its first instant.
             50
-        } else if t == 2400.0 {
-            50 // the maximum of a bucket includes its first instant
         } else {
             0
         };
