@@ -16,11 +16,13 @@ pub struct Usage {
     pub billed_provisioned_ms: u128,
     /// Length of the summary window, seconds (provisioned concurrency is billed while configured).
     pub window_s: f64,
+    /// Cold starts that restored a SnapStart snapshot.
+    pub restores: u64,
 }
 
 /// The cost of function `f`'s usage `u` at prices `p`.
 pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
-    price(
+    let mut c = price(
         f.architecture,
         f.memory_mb,
         f.provisioned,
@@ -29,7 +31,23 @@ pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
         u.billed_ondemand_ms as f64 / 1000.0,
         u.billed_provisioned_ms as f64 / 1000.0,
         u.window_s,
-    )
+    );
+    let charged = f.snapstart_on && f.snapstart.as_ref().is_some_and(|s| s.charged);
+    if charged {
+        c.snapstart = snapstart_charges(f.memory_mb, p, u.window_s, u.restores);
+        c.total += c.snapstart;
+    }
+    c
+}
+
+/// SnapStart charges of a Python or .NET function (<https://aws.amazon.com/lambda/pricing/>,
+/// "SnapStart Pricing"): the snapshot cached for as long as the version is active, at least
+/// 3 hours, per GB-second of the function's memory; and each restore, per GB of its memory.
+/// The version counts as active for the summary window (published at its start).
+pub fn snapstart_charges(memory_mb: u32, p: &Pricing, window_s: f64, restores: u64) -> f64 {
+    let gb = memory_mb as f64 / 1024.0;
+    let cached_s = window_s.max(crate::presets::prices::SNAPSTART_CACHE_MIN_S);
+    gb * cached_s * p.snapstart_cache_gb_second + restores as f64 * gb * p.snapstart_restore_gb
 }
 
 /// Per-GB-second prices of one architecture: (on-demand, provisioned configured, duration on
@@ -74,6 +92,7 @@ pub fn price(
         compute,
         provisioned,
         total: requests + compute + provisioned,
+        snapstart: 0.0,
     }
 }
 
@@ -97,6 +116,8 @@ mod tests {
             provisioned: prov,
             error_rate: 0.0,
             cpu_factor: 1.0,
+            snapstart: None,
+            snapstart_on: false,
         }
     }
 
@@ -108,6 +129,7 @@ mod tests {
             billed_ondemand_ms: 1_000_000_000,
             billed_provisioned_ms: 0,
             window_s: 0.0,
+            restores: 0,
         };
         let c = cost(
             &func(1024, Architecture::X86_64, 0),
@@ -127,6 +149,7 @@ mod tests {
             billed_ondemand_ms: 0,
             billed_provisioned_ms: 0,
             window_s: 3600.0,
+            restores: 0,
         };
         let c = cost(
             &func(2048, Architecture::Arm64, 10),

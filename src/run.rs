@@ -204,8 +204,14 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
             billed_ondemand_ms: fr.billed_ondemand_ms,
             billed_provisioned_ms: fr.billed_provisioned_ms,
             window_s,
+            restores: if fm.snapstart_on {
+                fr.totals.cold_starts
+            } else {
+                0
+            },
         };
         let c = cost(fm, &model.pricing, &usage);
+        account_cost.snapstart += c.snapstart;
         account_cost.requests += c.requests;
         account_cost.compute += c.compute;
         account_cost.provisioned += c.provisioned;

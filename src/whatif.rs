@@ -55,7 +55,17 @@ pub struct Variant {
     pub throttle_ratio: f64,
     /// `cost_usd` per million succeeded requests (null when none succeeded).
     pub cost_per_million_succeeded_usd: Option<f64>,
+    /// Which lever the variant pulls: "provisioned", "autoscaling", "snapstart" or "managed_instances".
+    pub lever: &'static str,
+    /// SnapStart is on in this variant (omitted when off).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub snapstart: bool,
 }
+
+/// A variant to simulate: (function, provisioned concurrency, SnapStart switched to the
+/// opposite of the run's). Provisioned variants of a SnapStart function switch SnapStart off:
+/// the platform refuses both at once.
+type Job = (usize, u32, bool);
 
 fn pct_change(from: f64, to: f64) -> String {
     if from == 0.0 {
@@ -160,8 +170,16 @@ pub fn price_swap(model: &Model, f: usize, c: &Cost, invocations: u64, to: Archi
     .total
 }
 
-fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
+fn variant(
+    s: &FunctionSummary,
+    provisioned: u32,
+    simulated: bool,
+    lever: &'static str,
+    snapstart: bool,
+) -> Variant {
     Variant {
+        lever,
+        snapstart,
         provisioned_concurrency: provisioned,
         simulated,
         cost_usd: s.cost_usd.total,
@@ -216,22 +234,34 @@ fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
     v
 }
 
-/// The provisioned variants to simulate, (function, provisioned) in scenario order, for the
-/// mean concurrency `mean(f)` of each function.
-fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<(usize, u32)> {
+/// The variants to simulate, in scenario order: provisioned counts for the mean concurrency
+/// `mean(f)` of each function, and the SnapStart switch of a function that uses SnapStart or
+/// asks for its what-if (`whatif_snapstart`).
+fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<Job> {
     let mut jobs = Vec::new();
     for f in 0..model.functions.len() {
-        if model.functions[f].reserved == Some(0) {
+        let fm = &model.functions[f];
+        if fm.reserved == Some(0) {
             continue;
         }
-        jobs.extend(alternatives(model, f, mean(f)).into_iter().map(|n| (f, n)));
+        jobs.extend(
+            alternatives(model, f, mean(f))
+                .into_iter()
+                .map(|n| (f, n, fm.snapstart_on)),
+        );
+        if fm.snapstart.is_some() && !jobs.contains(&(f, 0, true)) {
+            jobs.push((f, 0, true));
+        }
     }
     jobs
 }
 
-fn simulate_variant(model: &Model, (f, n): (usize, u32)) -> Summary {
+fn simulate_variant(model: &Model, (f, n, switch): Job) -> Summary {
     let mut m = model.clone();
     m.functions[f].provisioned = n;
+    if switch {
+        m.functions[f].snapstart_on = !m.functions[f].snapstart_on;
+    }
     simulate(&m, &mut NoRecorder).summary
 }
 
@@ -252,7 +282,7 @@ pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
 pub struct Speculated {
     /// False: what-ifs are off (`--no-whatif`).
     enabled: bool,
-    done: Vec<((usize, u32), Summary)>,
+    done: Vec<(Job, Summary)>,
 }
 
 /// Runs `main` (the run itself) on this thread while one other thread simulates the variants
@@ -299,7 +329,7 @@ pub fn finish_beside<T>(
     }
     let jobs = jobs(model, |f| out.summary.functions[f].1.concurrency.mean);
     let mut done = spec.done;
-    let missing: Vec<(usize, u32)> = jobs
+    let missing: Vec<Job> = jobs
         .iter()
         .copied()
         .filter(|j| !done.iter().any(|(d, _)| d == j))
@@ -334,7 +364,7 @@ pub fn finish_beside<T>(
 fn assemble(
     model: &Model,
     out: &RunOutput,
-    jobs: &[(usize, u32)],
+    jobs: &[Job],
     results: &[Summary],
 ) -> Vec<(String, WhatIf)> {
     let base = &out.summary;
@@ -346,10 +376,27 @@ fn assemble(
             let (od, _, _) = rates(fm.architecture, &model.pricing);
             let gb = fm.memory_mb as f64 / 1024.0;
             let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
-            let mut provisioned = vec![variant(s, fm.provisioned, false)];
-            for (&(jf, n), r) in jobs.iter().zip(results) {
+            // SnapStart's lever: the variants with it on, and a SnapStart function's
+            // on-demand variant without it.
+            let lever = |snapstart: bool, n: u32| {
+                if snapstart || (fm.snapstart_on && n == 0) {
+                    "snapstart"
+                } else {
+                    "provisioned"
+                }
+            };
+            let on = fm.snapstart_on;
+            let mut provisioned = vec![variant(
+                s,
+                fm.provisioned,
+                false,
+                lever(on, fm.provisioned),
+                on,
+            )];
+            for (&(jf, n, switch), r) in jobs.iter().zip(results) {
                 if jf == f {
-                    provisioned.push(variant(&r.functions[f].1, n, true));
+                    let on = on != switch;
+                    provisioned.push(variant(&r.functions[f].1, n, true, lever(on, n), on));
                 }
             }
             provisioned.sort_by_key(|v| v.provisioned_concurrency);
@@ -445,6 +492,8 @@ load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 12
             throttles: Throttles::default(),
             throttle_ratio: ratio,
             cost_per_million_succeeded_usd: None,
+            lever: "provisioned",
+            snapstart: false,
         };
         // 66.54 -> 77.91 is +17 %; 540224 -> 711915 is +32 %.
         let got = verdict(

@@ -122,9 +122,15 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
             )];
             let base = w.provisioned.iter().find(|v| !v.simulated);
             for v in &w.provisioned {
+                // The lever is named only when it is not provisioned concurrency.
+                let label = match v.lever {
+                    "provisioned" => format!("provisioned {:>4}", v.provisioned_concurrency),
+                    "snapstart" => format!("snapstart {:>6}", if v.snapstart { "on" } else { "off" }),
+                    other => format!("{other} {:>4}", v.provisioned_concurrency),
+                };
                 lines.push(format!(
-                    "provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
-                    v.provisioned_concurrency,
+                    "{}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
+                    label,
                     v.cost_usd,
                     v.cost_per_million_succeeded_usd
                         .map_or("-".to_string(), |c| format!("{c:.2}")),

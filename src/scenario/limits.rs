@@ -105,6 +105,9 @@ pub const STREAM_PARALLELIZATION: IntRange = IntRange::new(1, 10);
 pub const STREAM_BATCH_SIZE: IntRange = IntRange::new(1, 10_000);
 /// `stream.maximum_retry_attempts` (-1 = until the record expires).
 pub const STREAM_RETRY_ATTEMPTS: IntRange = IntRange::new(-1, 10_000);
+/// `functions.snapstart_hooks`: an after-restore hook that runs longer than 10 seconds times
+/// out the restore (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-troubleshooting.html).
+pub const MAX_SNAPSTART_HOOKS: Micros = Micros::from_secs(10);
 
 #[cfg(test)]
 mod tests {
