@@ -385,7 +385,7 @@ pub(super) fn totals(
 /// INIT (empty for other functions).
 fn restore_note(fm: &crate::model::FunctionModel) -> &'static str {
     if fm.snapstart_on {
-        " (SnapStart: snapshot restores, no INIT)"
+        ", all SnapStart restores"
     } else {
         ""
     }
