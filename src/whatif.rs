@@ -10,6 +10,10 @@
 //!   spillover and latency, not only the bill. Each variant reruns the model with the same seed
 //!   (common random numbers: the same arrivals and durations), so the difference to this run is
 //!   the effect of the change, not noise.
+//! - **SnapStart** (`snapstart`, `whatif_snapstart`) changes cold starts, so it is a
+//!   re-simulation too: a SnapStart function's variant without it, and the variant with it of a
+//!   function that asks (`Variant::lever` = "snapstart"). Provisioned variants of a SnapStart
+//!   function run without SnapStart, as the platform refuses both on one version.
 //! - **INIT billing** (`pricing.bill_init`) only changes the bill: the engine counts the billed
 //!   milliseconds INIT adds to on-demand cold starts (billed or not), so its price is exact
 //!   without a rerun.
@@ -168,6 +172,8 @@ pub fn price_swap(model: &Model, f: usize, c: &Cost, invocations: u64, to: Archi
         window_s,
     )
     .total
+        // SnapStart's charges do not depend on the architecture.
+        + c.snapstart
 }
 
 fn variant(

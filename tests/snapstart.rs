@@ -206,3 +206,32 @@ fn the_whatifs_compare_snapstart_with_and_without_and_provisioned() {
     let prov = v.iter().find(|v| v.provisioned_concurrency > 0).unwrap();
     assert_eq!((prov.lever, prov.snapstart), ("provisioned", false));
 }
+
+#[test]
+fn the_price_swap_keeps_the_snapstart_charges() {
+    // A Python SnapStart function on x86_64: the what-if "this run on x86_64" is this run's
+    // total, SnapStart charges included; on arm64 only the duration price changes.
+    let toml = all_cold(
+        "python3.12",
+        "snapstart = true\nsnapstart_restore = \"300ms\"",
+        300,
+    );
+    let s = load_str(&toml, Path::new("t.toml"), &[]).unwrap();
+    let m = Model::build(&s, Path::new("."), Path::new("t.toml")).unwrap();
+    let out = simulate(&m, &mut NoRecorder);
+    let c = &out.summary.functions[0].1.cost_usd;
+    assert!(c.snapstart > 0.0);
+    let w = lambdasim::whatif::whatifs(&m, &out);
+    assert!(
+        (w[0].1.x86_64 - c.total).abs() < 1e-12,
+        "{} vs {}",
+        w[0].1.x86_64,
+        c.total
+    );
+    let arm = c.requests + c.compute * 0.0000133334 / 0.0000166667 + c.snapstart;
+    assert!(
+        (w[0].1.arm64 - arm).abs() < 1e-9,
+        "{} vs {arm}",
+        w[0].1.arm64
+    );
+}
