@@ -312,6 +312,24 @@ pub fn presets_text() -> String {
         presets::PER_FUNCTION_INTERVAL,
         presets::PER_FUNCTION_CAPACITY
     ));
+    out.push_str(
+        "\nSnapStart (snapstart = true; restore duration assumed uniform between min and max):\n",
+    );
+    for r in presets::RUNTIMES {
+        if let Some(s) = r.snapstart {
+            out.push_str(&format!(
+                "  {:<18} {:>6}ms {:>6}ms  {}\n",
+                r.name,
+                s.restore_min_ms,
+                s.restore_max_ms,
+                if s.charged {
+                    "cache and restore charged"
+                } else {
+                    "no SnapStart charges"
+                }
+            ));
+        }
+    }
     out
 }
 

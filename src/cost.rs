@@ -19,11 +19,13 @@ pub struct Usage {
     /// Time-weighted mean of the provisioned concurrency configured over the window (the
     /// constant setting when it does not change): its integral over time is what is billed.
     pub provisioned_configured: f64,
+    /// Cold starts that restored a SnapStart snapshot.
+    pub restores: u64,
 }
 
 /// The cost of function `f`'s usage `u` at prices `p`.
 pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
-    price(
+    let mut c = price(
         f.architecture,
         f.memory_mb,
         u.provisioned_configured,
@@ -32,7 +34,23 @@ pub fn cost(f: &FunctionModel, p: &Pricing, u: &Usage) -> Cost {
         u.billed_ondemand_ms as f64 / 1000.0,
         u.billed_provisioned_ms as f64 / 1000.0,
         u.window_s,
-    )
+    );
+    let charged = f.snapstart_on && f.snapstart.as_ref().is_some_and(|s| s.charged);
+    if charged {
+        c.snapstart = snapstart_charges(f.memory_mb, p, u.window_s, u.restores);
+        c.total += c.snapstart;
+    }
+    c
+}
+
+/// SnapStart charges of a Python or .NET function (<https://aws.amazon.com/lambda/pricing/>,
+/// "SnapStart Pricing"): the snapshot cached for as long as the version is active, at least
+/// 3 hours, per GB-second of the function's memory; and each restore, per GB of its memory.
+/// The version counts as active for the summary window (published at its start).
+pub fn snapstart_charges(memory_mb: u32, p: &Pricing, window_s: f64, restores: u64) -> f64 {
+    let gb = memory_mb as f64 / 1024.0;
+    let cached_s = window_s.max(crate::presets::prices::SNAPSTART_CACHE_MIN_S);
+    gb * cached_s * p.snapstart_cache_gb_second + restores as f64 * gb * p.snapstart_restore_gb
 }
 
 /// Per-GB-second prices of one architecture: (on-demand, provisioned configured, duration on
@@ -76,6 +94,7 @@ pub fn price(
         compute,
         provisioned,
         total: requests + compute + provisioned,
+        snapstart: 0.0,
     }
 }
 
@@ -100,6 +119,8 @@ mod tests {
             error_rate: 0.0,
             cpu_factor: 1.0,
             provisioned_plan: Default::default(),
+            snapstart: None,
+            snapstart_on: false,
         }
     }
 
@@ -112,6 +133,7 @@ mod tests {
             billed_provisioned_ms: 0,
             window_s: 0.0,
             provisioned_configured: 0.0,
+            restores: 0,
         };
         let c = cost(
             &func(1024, Architecture::X86_64, 0),
@@ -132,6 +154,7 @@ mod tests {
             billed_provisioned_ms: 0,
             window_s: 3600.0,
             provisioned_configured: 10.0,
+            restores: 0,
         };
         let c = cost(
             &func(2048, Architecture::Arm64, 10),

@@ -46,6 +46,10 @@ pub struct FunctionModel {
     /// How the provisioned concurrency changes during the run (`provisioned` is its value at
     /// the start); nothing when it is constant.
     pub provisioned_plan: ProvisionedPlan,
+    /// SnapStart settings, present when the function uses SnapStart or asks for its what-if.
+    pub snapstart: Option<SnapStart>,
+    /// SnapStart is on: a cold start restores the snapshot instead of running INIT.
+    pub snapstart_on: bool,
 }
 
 /// Scheduled actions and target tracking of one function's provisioned concurrency
@@ -64,6 +68,43 @@ impl ProvisionedPlan {
     /// Whether the provisioned concurrency changes during the run.
     pub fn varies(&self) -> bool {
         !self.schedule.is_empty() || self.autoscaling.is_some()
+    }
+}
+
+/// A function's SnapStart: what a cold start costs in time and money when it restores a
+/// snapshot instead of running INIT.
+///
+/// Cold-start latency is `Restore Duration`: restoring the snapshot (not billed) plus loading
+/// the runtime and running the after-restore hooks (billed as duration, "Billed Restore
+/// Duration"), <https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html>.
+#[derive(Clone, Debug)]
+pub struct SnapStart {
+    /// Time to restore the snapshot (not billed).
+    pub restore: Sampler,
+    /// After-restore hooks and runtime load (billed).
+    pub hooks: Micros,
+    /// The cache and restore charges apply (Python and .NET; not Java).
+    pub charged: bool,
+}
+
+impl FunctionModel {
+    /// The delay of one cold start, µs: a SnapStart restore plus hooks when SnapStart is on,
+    /// else a sampled INIT at this function's memory.
+    #[inline]
+    pub fn cold_start_us(&self, rng: &mut crate::rng::Rng) -> u64 {
+        match &self.snapstart {
+            Some(s) if self.snapstart_on => s.restore.sample(rng).0 + s.hooks.0,
+            _ => self.at_memory(self.init.sample(rng).0),
+        }
+    }
+
+    /// The billed part of a SnapStart cold start, µs (its hooks); None when SnapStart is off.
+    #[inline]
+    pub fn snapstart_billed_us(&self) -> Option<u64> {
+        match &self.snapstart {
+            Some(s) if self.snapstart_on => Some(s.hooks.0),
+            _ => None,
+        }
     }
 }
 
@@ -201,6 +242,18 @@ impl Model {
                 Ok(d.sampler(data))
             };
             let init = f.init.clone().unwrap_or(DistSpec::fixed(Micros::ZERO));
+            let snapstart = match (&f.snapstart_restore, presets::runtime(&f.runtime)) {
+                (Some(d), Some(p))
+                    if p.snapstart.is_some() && (f.snapstart || f.whatif_snapstart) =>
+                {
+                    Some(SnapStart {
+                        restore: sampler(d, "snapstart_restore")?,
+                        hooks: f.snapstart_hooks,
+                        charged: p.snapstart.is_some_and(|s| s.charged),
+                    })
+                }
+                _ => None,
+            };
             functions.push(FunctionModel {
                 name: f.name.clone(),
                 memory_mb: f.memory_mb,
@@ -232,6 +285,8 @@ impl Model {
                     autoscaling: f.provisioned_autoscaling.clone(),
                     allocation_delay: f.provisioned_allocation_delay,
                 },
+                snapstart_on: f.snapstart && snapstart.is_some(),
+                snapstart,
             });
         }
         let mut sources = Vec::with_capacity(s.traffic.len());

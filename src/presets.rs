@@ -15,7 +15,47 @@ pub struct RuntimePreset {
     pub init_min_ms: u64,
     /// Longest typical INIT duration, ms.
     pub init_max_ms: u64,
+    /// SnapStart on this runtime, if the platform supports it (see [`SnapStartPreset`]).
+    pub snapstart: Option<SnapStartPreset>,
 }
+
+/// SnapStart on a runtime: the restore time that replaces INIT on a cold start, and whether
+/// the cache and restore charges apply.
+///
+/// Supported runtimes: Java 11 and later, Python 3.12 and later, .NET 8 and later ("Supported
+/// features and limitations", <https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html>).
+/// Restore time: AWS publishes no number beyond "as low as sub-second" (same page); the
+/// defaults below are a stated assumption (docs/platform.md "SnapStart"), overridable per
+/// function with `snapstart_restore`. Charges: "SnapStart pricing does not apply to supported
+/// Java managed runtimes" (<https://aws.amazon.com/lambda/pricing/>, "SnapStart Pricing").
+#[derive(Clone, Copy, Debug)]
+pub struct SnapStartPreset {
+    /// Shortest assumed restore duration, ms.
+    pub restore_min_ms: u64,
+    /// Longest assumed restore duration, ms.
+    pub restore_max_ms: u64,
+    /// The cache and restore charges apply (Python, .NET); false on Java.
+    pub charged: bool,
+}
+
+/// Assumed SnapStart restore of a Java runtime: uniform 100..400 ms, no SnapStart charges.
+const SNAP_JAVA: Option<SnapStartPreset> = Some(SnapStartPreset {
+    restore_min_ms: 100,
+    restore_max_ms: 400,
+    charged: false,
+});
+/// Assumed SnapStart restore of a Python runtime: uniform 100..400 ms, cache and restore charged.
+const SNAP_PYTHON: Option<SnapStartPreset> = Some(SnapStartPreset {
+    restore_min_ms: 100,
+    restore_max_ms: 400,
+    charged: true,
+});
+/// Assumed SnapStart restore of a .NET runtime: uniform 100..400 ms, cache and restore charged.
+const SNAP_DOTNET: Option<SnapStartPreset> = Some(SnapStartPreset {
+    restore_min_ms: 100,
+    restore_max_ms: 400,
+    charged: true,
+});
 
 /// The runtime presets `functions.runtime` may name.
 pub const RUNTIMES: &[RuntimePreset] = &[
@@ -24,90 +64,105 @@ pub const RUNTIMES: &[RuntimePreset] = &[
         family: "Python",
         init_min_ms: 100,
         init_max_ms: 300,
+        snapstart: None,
     },
     RuntimePreset {
         name: "python3.10",
         family: "Python",
         init_min_ms: 100,
         init_max_ms: 300,
+        snapstart: None,
     },
     RuntimePreset {
         name: "python3.11",
         family: "Python",
         init_min_ms: 100,
         init_max_ms: 300,
+        snapstart: None,
     },
     RuntimePreset {
         name: "python3.12",
         family: "Python",
         init_min_ms: 100,
         init_max_ms: 300,
+        snapstart: SNAP_PYTHON,
     },
     RuntimePreset {
         name: "python3.13",
         family: "Python",
         init_min_ms: 100,
         init_max_ms: 300,
+        snapstart: SNAP_PYTHON,
     },
     RuntimePreset {
         name: "nodejs18.x",
         family: "Node.js",
         init_min_ms: 100,
         init_max_ms: 200,
+        snapstart: None,
     },
     RuntimePreset {
         name: "nodejs20.x",
         family: "Node.js",
         init_min_ms: 100,
         init_max_ms: 200,
+        snapstart: None,
     },
     RuntimePreset {
         name: "nodejs22.x",
         family: "Node.js",
         init_min_ms: 100,
         init_max_ms: 200,
+        snapstart: None,
     },
     RuntimePreset {
         name: "provided.al2023",
         family: "Go / Rust (custom runtime)",
         init_min_ms: 50,
         init_max_ms: 100,
+        snapstart: None,
     },
     RuntimePreset {
         name: "provided.al2",
         family: "Go / Rust (custom runtime)",
         init_min_ms: 50,
         init_max_ms: 100,
+        snapstart: None,
     },
     RuntimePreset {
         name: "go",
         family: "Go / Rust (custom runtime)",
         init_min_ms: 50,
         init_max_ms: 100,
+        snapstart: None,
     },
     RuntimePreset {
         name: "rust",
         family: "Go / Rust (custom runtime)",
         init_min_ms: 50,
         init_max_ms: 100,
+        snapstart: None,
     },
     RuntimePreset {
         name: "java17",
         family: "Java (no SnapStart)",
         init_min_ms: 500,
         init_max_ms: 1000,
+        snapstart: SNAP_JAVA,
     },
     RuntimePreset {
         name: "java21",
         family: "Java (no SnapStart)",
         init_min_ms: 500,
         init_max_ms: 1000,
+        snapstart: SNAP_JAVA,
     },
     RuntimePreset {
         name: "dotnet8",
         family: ".NET",
         init_min_ms: 400,
         init_max_ms: 800,
+        snapstart: SNAP_DOTNET,
     },
 ];
 
@@ -123,6 +178,15 @@ impl RuntimePreset {
             min: Micros::from_millis(self.init_min_ms),
             max: Micros::from_millis(self.init_max_ms),
         }
+    }
+
+    /// Default SnapStart restore distribution of the runtime: uniform between its assumed
+    /// bounds (None where the runtime has no SnapStart).
+    pub fn restore_dist(&self) -> Option<DistSpec> {
+        self.snapstart.map(|s| DistSpec::Uniform {
+            min: Micros::from_millis(s.restore_min_ms),
+            max: Micros::from_millis(s.restore_max_ms),
+        })
     }
 }
 
@@ -197,4 +261,12 @@ pub mod prices {
     pub const PROVISIONED_DURATION_GB_SECOND_X86: f64 = 0.0000097222;
     /// USD per GB-second of duration on provisioned environments, arm64.
     pub const PROVISIONED_DURATION_GB_SECOND_ARM: f64 = 0.0000077778;
+    /// USD per GB-second of a SnapStart snapshot cached (Python, .NET), for as long as the
+    /// version is active, at least [`SNAPSTART_CACHE_MIN_S`]. Source:
+    /// <https://aws.amazon.com/lambda/pricing/> ("SnapStart Pricing").
+    pub const SNAPSTART_CACHE_GB_SECOND: f64 = 0.0000015046;
+    /// Shortest time a SnapStart snapshot is charged for: 3 hours (same source).
+    pub const SNAPSTART_CACHE_MIN_S: f64 = 3.0 * 3600.0;
+    /// USD per GB restored from a SnapStart snapshot (Python, .NET; same source).
+    pub const SNAPSTART_RESTORE_GB: f64 = 0.0001397998;
 }

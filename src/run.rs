@@ -209,8 +209,14 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
             billed_provisioned_ms: fr.billed_provisioned_ms,
             window_s,
             provisioned_configured: fr.provisioned_configured_mean,
+            restores: if fm.snapstart_on {
+                fr.totals.cold_starts
+            } else {
+                0
+            },
         };
         let c = cost(fm, &model.pricing, &usage);
+        account_cost.snapstart += c.snapstart;
         account_cost.requests += c.requests;
         account_cost.compute += c.compute;
         account_cost.provisioned += c.provisioned;

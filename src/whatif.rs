@@ -10,6 +10,10 @@
 //!   spillover and latency, not only the bill. Each variant reruns the model with the same seed
 //!   (common random numbers: the same arrivals and durations), so the difference to this run is
 //!   the effect of the change, not noise.
+//! - **SnapStart** (`snapstart`, `whatif_snapstart`) changes cold starts, so it is a
+//!   re-simulation too: a SnapStart function's variant without it, and the variant with it of a
+//!   function that asks (`Variant::lever` = "snapstart"). Provisioned variants of a SnapStart
+//!   function run without SnapStart, as the platform refuses both on one version.
 //! - **INIT billing** (`pricing.bill_init`) only changes the bill: the engine counts the billed
 //!   milliseconds INIT adds to on-demand cold starts (billed or not), so its price is exact
 //!   without a rerun.
@@ -57,7 +61,15 @@ pub struct Variant {
     pub cost_per_million_succeeded_usd: Option<f64>,
     /// Which lever the variant pulls: "provisioned", "autoscaling", "snapstart" or "managed_instances".
     pub lever: &'static str,
+    /// SnapStart is on in this variant (omitted when off).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub snapstart: bool,
 }
+
+/// A variant to simulate: (function, provisioned concurrency, SnapStart switched to the
+/// opposite of the run's). Provisioned variants of a SnapStart function switch SnapStart off:
+/// the platform refuses both at once.
+type Job = (usize, u32, bool);
 
 fn pct_change(from: f64, to: f64) -> String {
     if from == 0.0 {
@@ -169,10 +181,20 @@ pub fn price_swap(
         window_s,
     )
     .total
+        // SnapStart's charges do not depend on the architecture.
+        + c.snapstart
 }
 
-fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
+fn variant(
+    s: &FunctionSummary,
+    provisioned: u32,
+    simulated: bool,
+    lever: &'static str,
+    snapstart: bool,
+) -> Variant {
     Variant {
+        lever,
+        snapstart,
         provisioned_concurrency: provisioned,
         simulated,
         cost_usd: s.cost_usd.total,
@@ -240,24 +262,36 @@ fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
     v
 }
 
-/// The provisioned variants to simulate, (function, provisioned) in scenario order, for the
-/// mean concurrency `mean(f)` of each function.
-fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<(usize, u32)> {
+/// The variants to simulate, in scenario order: provisioned counts for the mean concurrency
+/// `mean(f)` of each function, and the SnapStart switch of a function that uses SnapStart or
+/// asks for its what-if (`whatif_snapstart`).
+fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<Job> {
     let mut jobs = Vec::new();
     for f in 0..model.functions.len() {
-        if model.functions[f].reserved == Some(0) {
+        let fm = &model.functions[f];
+        if fm.reserved == Some(0) {
             continue;
         }
-        jobs.extend(alternatives(model, f, mean(f)).into_iter().map(|n| (f, n)));
+        jobs.extend(
+            alternatives(model, f, mean(f))
+                .into_iter()
+                .map(|n| (f, n, fm.snapstart_on)),
+        );
+        if fm.snapstart.is_some() && !jobs.contains(&(f, 0, true)) {
+            jobs.push((f, 0, true));
+        }
     }
     jobs
 }
 
-fn simulate_variant(model: &Model, (f, n): (usize, u32)) -> Summary {
+fn simulate_variant(model: &Model, (f, n, switch): Job) -> Summary {
     let mut m = model.clone();
     m.functions[f].provisioned = n;
     // A fixed setting: no schedule, no auto scaling.
     m.functions[f].provisioned_plan = Default::default();
+    if switch {
+        m.functions[f].snapstart_on = !m.functions[f].snapstart_on;
+    }
     simulate(&m, &mut NoRecorder).summary
 }
 
@@ -278,7 +312,7 @@ pub fn whatifs(model: &Model, out: &RunOutput) -> Vec<(String, WhatIf)> {
 pub struct Speculated {
     /// False: what-ifs are off (`--no-whatif`).
     enabled: bool,
-    done: Vec<((usize, u32), Summary)>,
+    done: Vec<(Job, Summary)>,
 }
 
 /// Runs `main` (the run itself) on this thread while one other thread simulates the variants
@@ -325,7 +359,7 @@ pub fn finish_beside<T>(
     }
     let jobs = jobs(model, |f| out.summary.functions[f].1.concurrency.mean);
     let mut done = spec.done;
-    let missing: Vec<(usize, u32)> = jobs
+    let missing: Vec<Job> = jobs
         .iter()
         .copied()
         .filter(|j| !done.iter().any(|(d, _)| d == j))
@@ -360,7 +394,7 @@ pub fn finish_beside<T>(
 fn assemble(
     model: &Model,
     out: &RunOutput,
-    jobs: &[(usize, u32)],
+    jobs: &[Job],
     results: &[Summary],
 ) -> Vec<(String, WhatIf)> {
     let base = &out.summary;
@@ -372,7 +406,15 @@ fn assemble(
             let (od, _, _) = rates(fm.architecture, &model.pricing);
             let gb = fm.memory_mb as f64 / 1024.0;
             let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
-            let mut this = variant(s, fm.provisioned, false);
+            let lever = |snapstart: bool, n: u32| {
+                if snapstart || (fm.snapstart_on && n == 0) {
+                    "snapstart"
+                } else {
+                    "provisioned"
+                }
+            };
+            let on = fm.snapstart_on;
+            let mut this = variant(s, fm.provisioned, false, lever(on, fm.provisioned), on);
             let configured = out.provisioned_configured[f];
             if fm.provisioned_plan.varies() {
                 // This run's setting changed over time: named by its time-weighted mean.
@@ -382,9 +424,10 @@ fn assemble(
                 }
             }
             let mut provisioned = vec![this];
-            for (&(jf, n), r) in jobs.iter().zip(results) {
+            for (&(jf, n, switch), r) in jobs.iter().zip(results) {
                 if jf == f {
-                    provisioned.push(variant(&r.functions[f].1, n, true));
+                    let on = on != switch;
+                    provisioned.push(variant(&r.functions[f].1, n, true, lever(on, n), on));
                 }
             }
             provisioned.sort_by_key(|v| v.provisioned_concurrency);
@@ -495,6 +538,7 @@ load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 12
             throttle_ratio: ratio,
             cost_per_million_succeeded_usd: None,
             lever: "provisioned",
+            snapstart: false,
         };
         // 66.54 -> 77.91 is +17 %; 540224 -> 711915 is +32 %.
         let got = verdict(

@@ -124,7 +124,7 @@ impl<R: Recorder> Sim<'_, R> {
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         let init = if cold {
-            fm.at_memory(fm.init.sample(&mut fs.rng_init).0)
+            fm.cold_start_us(&mut fs.rng_init)
         } else {
             0
         };
@@ -211,13 +211,18 @@ impl<R: Recorder> Sim<'_, R> {
         let fs = &mut self.funcs[f];
         // Billing: per ms, INIT of on-demand cold starts included (docs/platform.md "Prices").
         let ondemand_cold = call.cold && !call.provisioned;
-        let billed_us = if ondemand_cold && self.m.pricing.bill_init {
+        // A SnapStart cold start bills its hooks, not the snapshot restore, and runs no INIT
+        // (model::SnapStart).
+        let snapstart = fm.snapstart_billed_us().filter(|_| ondemand_cold);
+        let billed_us = if let Some(hooks) = snapstart {
+            call.run + hooks
+        } else if ondemand_cold && self.m.pricing.bill_init {
             call.init + call.run
         } else {
             call.run
         };
         let billed_ms = billed_us.div_ceil(1000);
-        let init_ms = if ondemand_cold {
+        let init_ms = if ondemand_cold && snapstart.is_none() {
             (call.init + call.run).div_ceil(1000) - call.run.div_ceil(1000)
         } else {
             0

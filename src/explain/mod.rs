@@ -318,6 +318,9 @@ fn function_heading(model: &Model, f: usize) -> String {
     } else if fm.provisioned > 0 {
         parts.push(format!("{} provisioned environments", fm.provisioned));
     }
+    if fm.snapstart_on {
+        parts.push("SnapStart (cold starts restore a snapshot instead of running INIT)".into());
+    }
     let kinds: Vec<&str> = model
         .sources
         .iter()

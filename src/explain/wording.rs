@@ -190,7 +190,11 @@ pub(super) fn narrate(
     }
     parts.push(format!("{load}, {} invocations", sum.invocations));
     if sum.cold_starts > 0 {
-        parts.push(format!("{} cold starts", sum.cold_starts));
+        parts.push(format!(
+            "{} cold starts{}",
+            sum.cold_starts,
+            restore_note(fm)
+        ));
     }
     if let Some(p) = super::provisioned::provisioned_text(model, f, rows, story.prov_prev, width) {
         parts.push(p);
@@ -339,8 +343,9 @@ pub(super) fn totals(
             s.requests, s.attempts, s.retries, s.invocations, s.succeeded, s.failed, th.total, th.burst, th.account, th.reserved, th.rate
         );
         let mut line = format!(
-            "  {} cold starts ({:.2} % of invocations), peak concurrency {}, mean {:.1}; latency p50 {:.0} ms, p99 {:.0} ms; cost ${:.4}",
+            "  {} cold starts{} ({:.2} % of invocations), peak concurrency {}, mean {:.1}; latency p50 {:.0} ms, p99 {:.0} ms; cost ${:.4}",
             s.cold_starts,
+            restore_note(&model.functions[f]),
             100.0 * s.cold_start_ratio,
             s.concurrency.peak,
             s.concurrency.mean,
@@ -385,4 +390,14 @@ pub(super) fn totals(
         );
     }
     t
+}
+
+/// How a SnapStart function's cold starts differ: they restore a snapshot instead of running
+/// INIT (empty for other functions).
+fn restore_note(fm: &crate::model::FunctionModel) -> &'static str {
+    if fm.snapstart_on {
+        ", all SnapStart restores"
+    } else {
+        ""
+    }
 }

@@ -124,14 +124,14 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
             for v in &w.provisioned {
                 // The lever is named only when it is not fixed provisioned concurrency, so
                 // the lines of functions without other levers read as before.
-                let lever = if v.lever == "provisioned" {
-                    String::new()
-                } else {
-                    format!("{}, mean ", v.lever)
+                let label = match v.lever {
+                    "provisioned" => format!("provisioned {:>4}", v.provisioned_concurrency),
+                    "snapstart" => format!("snapstart {:>6}", if v.snapstart { "on" } else { "off" }),
+                    other => format!("{other}, mean provisioned {:>4}", v.provisioned_concurrency),
                 };
                 lines.push(format!(
-                    "{lever}provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
-                    v.provisioned_concurrency,
+                    "{}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
+                    label,
                     v.cost_usd,
                     v.cost_per_million_succeeded_usd
                         .map_or("-".to_string(), |c| format!("{c:.2}")),

@@ -119,6 +119,9 @@ pub const AUTOSCALING_DATAPOINTS: IntRange = IntRange::new(1, 1440);
 pub const MAX_AUTOSCALING_COOLDOWN: Micros = Micros::from_secs(3600);
 /// `functions.provisioned_allocation_delay`.
 pub const MAX_ALLOCATION_DELAY: Micros = Micros::from_secs(900);
+/// `functions.snapstart_hooks`: an after-restore hook that runs longer than 10 seconds times
+/// out the restore (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-troubleshooting.html).
+pub const MAX_SNAPSTART_HOOKS: Micros = Micros::from_secs(10);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 
 pub mod limits;
 pub mod provisioned;
+pub mod snapstart;
 pub mod source;
 pub mod validate;
 
@@ -260,6 +261,33 @@ pub struct Function {
     pub provisioned_allocation_delay: Micros,
 }
 
+    /// Lambda SnapStart (Java 11+, Python 3.12+, .NET 8+ presets; not with provisioned
+    /// concurrency): a cold start restores a snapshot (`snapstart_restore` + `snapstart_hooks`)
+    /// instead of running INIT (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub snapstart: bool,
+    /// Time to restore the snapshot on a SnapStart cold start, not billed; default from the
+    /// runtime preset (an assumption: AWS publishes no restore time).
+    #[serde(
+        default,
+        deserialize_with = "crate::dist::opt_dist_or_fixed",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<crate::dist::DistOrDuration>")]
+    pub snapstart_restore: Option<DistSpec>,
+    /// Time of the after-restore runtime hooks (and runtime load) on a SnapStart cold start,
+    /// billed as duration; 0s..10s (default 0s).
+    #[serde(default, skip_serializing_if = "is_zero_micros")]
+    pub snapstart_hooks: Micros,
+    /// Adds a SnapStart variant to the cost what-ifs (SnapStart on for a function without it;
+    /// a function with `snapstart = true` always gets its "without SnapStart" variant).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub whatif_snapstart: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
 fn is_zero_micros(v: &Micros) -> bool {
     v.0 == 0
 }
@@ -489,6 +517,21 @@ pub struct Pricing {
     pub provisioned_duration_gb_second_arm64: f64,
     /// INIT of on-demand cold starts is billed (since 1 Aug 2025, docs/platform.md "Prices").
     pub bill_init: bool,
+    /// SnapStart snapshot cache (Python, .NET), per GB-second, at least 3 hours per version.
+    #[serde(skip_serializing_if = "is_default_snapstart_cache")]
+    #[schemars(range(min = 0))]
+    pub snapstart_cache_gb_second: f64,
+    /// SnapStart restore (Python, .NET), per GB restored.
+    #[serde(skip_serializing_if = "is_default_snapstart_restore")]
+    #[schemars(range(min = 0))]
+    pub snapstart_restore_gb: f64,
+}
+
+fn is_default_snapstart_cache(v: &f64) -> bool {
+    *v == presets::prices::SNAPSTART_CACHE_GB_SECOND
+}
+fn is_default_snapstart_restore(v: &f64) -> bool {
+    *v == presets::prices::SNAPSTART_RESTORE_GB
 }
 
 impl Default for Pricing {
@@ -503,6 +546,8 @@ impl Default for Pricing {
             provisioned_duration_gb_second_x86_64: PROVISIONED_DURATION_GB_SECOND_X86,
             provisioned_duration_gb_second_arm64: PROVISIONED_DURATION_GB_SECOND_ARM,
             bill_init: true,
+            snapstart_cache_gb_second: SNAPSTART_CACHE_GB_SECOND,
+            snapstart_restore_gb: SNAPSTART_RESTORE_GB,
         }
     }
 }
@@ -524,6 +569,9 @@ impl Scenario {
                 if let Some(p) = presets::runtime(&f.runtime) {
                     f.init = Some(p.init_dist());
                 }
+            }
+            if (f.snapstart || f.whatif_snapstart) && f.snapstart_restore.is_none() {
+                f.snapstart_restore = presets::runtime(&f.runtime).and_then(|p| p.restore_dist());
             }
         }
         for t in &mut self.traffic {

@@ -127,6 +127,8 @@ pub fn validate(s: &Scenario) -> R {
             "provisioned_duration_gb_second_arm64",
             p.provisioned_duration_gb_second_arm64,
         ),
+        ("snapstart_cache_gb_second", p.snapstart_cache_gb_second),
+        ("snapstart_restore_gb", p.snapstart_restore_gb),
     ] {
         if !(0.0..=lim::MAX_PRICE).contains(&v) {
             return fail(
@@ -256,6 +258,7 @@ pub fn validate(s: &Scenario) -> R {
         } else {
             "provisioned_concurrency"
         };
+        super::snapstart::validate(f, &fk)?;
         if let Some(r) = f.reserved_concurrency {
             if r > a.concurrency_limit {
                 return fail(

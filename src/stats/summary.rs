@@ -79,6 +79,13 @@ pub struct Cost {
     pub provisioned: f64,
     /// Everything together.
     pub total: f64,
+    /// SnapStart snapshot cache and restores (Python, .NET; omitted when 0).
+    #[serde(skip_serializing_if = "is_zero_usd")]
+    pub snapstart: f64,
+}
+
+fn is_zero_usd(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Totals of one function, or of the account.

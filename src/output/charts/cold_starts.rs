@@ -14,7 +14,14 @@ pub(super) fn draw<DB: DrawingBackend>(
     let mut legend: Vec<(String, RGBColor, Mark)> = d
         .shown
         .iter()
-        .map(|s| (s.label.clone(), s.color, Mark::Box))
+        .map(|s| {
+            let label = if s.restores {
+                format!("{} (SnapStart restores)", s.label)
+            } else {
+                s.label.clone()
+            };
+            (label, s.color, Mark::Box)
+        })
         .collect();
     if multi {
         legend.push(("account (ratio)".to_string(), ACCOUNT_COLOR, Mark::Line));

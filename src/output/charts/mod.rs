@@ -60,6 +60,8 @@ pub struct Shown {
     pub function: Option<usize>,
     /// What one of its invocations stands for (names the y axis of the load chart).
     pub counted: Counted,
+    /// Its cold starts are SnapStart restores (the cold-start chart's legend says so).
+    pub restores: bool,
 }
 
 /// What the invocations of a panel count, from the invocation models of its traffic: sync
@@ -240,6 +242,7 @@ impl ChartData {
                 },
                 function: Some(i),
                 counted: counted(i),
+                restores: model.functions[i].snapstart_on,
             })
             .collect();
         if n > k {
@@ -268,6 +271,7 @@ impl ChartData {
                 counted: rest
                     .iter()
                     .fold(Counted::of(std::iter::empty()), |c, &i| c.union(counted(i))),
+                restores: false,
             });
         }
         let mut reserved = Vec::new();
