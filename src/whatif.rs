@@ -208,7 +208,6 @@ fn variant(
         throttle_ratio: s.throttle_ratio,
         cost_per_million_succeeded_usd: (s.succeeded > 0)
             .then(|| s.cost_usd.total / s.succeeded as f64 * 1e6),
-        lever: "provisioned",
     }
 }
 

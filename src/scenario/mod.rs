@@ -259,8 +259,6 @@ pub struct Function {
     /// (default 0s: INIT alone; an assumption, the documentation gives no number; at most 15m).
     #[serde(default, skip_serializing_if = "is_zero_micros")]
     pub provisioned_allocation_delay: Micros,
-}
-
     /// Lambda SnapStart (Java 11+, Python 3.12+, .NET 8+ presets; not with provisioned
     /// concurrency): a cold start restores a snapshot (`snapstart_restore` + `snapstart_hooks`)
     /// instead of running INIT (default false).
