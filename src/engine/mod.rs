@@ -27,6 +27,7 @@ mod account;
 pub mod admission;
 mod asynq;
 mod env;
+mod gateway;
 pub mod queue;
 mod slab;
 mod sqs;
@@ -97,6 +98,12 @@ pub enum Caller {
         /// When the batch's first message arrived, µs.
         arrival: u64,
     },
+    /// Nobody: the sync request's API Gateway answered the client at its integration timeout
+    /// while the invocation runs on (billed, counted as an invocation, answering no one).
+    Detached {
+        /// When the request first arrived, µs.
+        arrival: u64,
+    },
 }
 
 impl Caller {
@@ -107,6 +114,7 @@ impl Caller {
             Caller::Sync { arrival, .. } => arrival,
             Caller::Async(e) => e.arrival,
             Caller::Batch { arrival, .. } => arrival,
+            Caller::Detached { arrival } => arrival,
         }
     }
 }
@@ -199,6 +207,14 @@ enum Timer {
         source: u32,
         /// The lane.
         lane: u32,
+    },
+    /// A sync attempt's API Gateway integration timeout: the client gets a 504.
+    GatewayTimeout {
+        source: u32,
+        client: u32,
+        arrival: u64,
+        attempt: u32,
+        cold: bool,
     },
 }
 
@@ -307,6 +323,8 @@ pub struct Sim<'m, R: Recorder> {
     queued_sources: bool,
     max_live: usize,
     events: u64,
+    /// Token buckets of the model's API Gateways.
+    gateways: Vec<gateway::Bucket>,
 }
 
 impl<'m, R: Recorder> Sim<'m, R> {
@@ -410,6 +428,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 .any(|s| s.invocation != InvocationModel::Sync),
             max_live: 0,
             events: 0,
+            gateways: m.gateways.iter().map(gateway::Bucket::new).collect(),
         }
     }
 
@@ -489,6 +508,13 @@ impl<'m, R: Recorder> Sim<'m, R> {
             Timer::SqsReturn(b) => self.sqs_return(b),
             Timer::StreamRetry(b) => self.stream_try(b),
             Timer::StreamPoll { source, lane } => self.stream_poll(source, lane),
+            Timer::GatewayTimeout {
+                source,
+                client,
+                arrival,
+                attempt,
+                cold,
+            } => self.gateway_timeout(source, client, arrival, attempt, cold),
         }
     }
 
@@ -549,7 +575,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let mut in_flight = vec![0u64; self.funcs.len()];
         for (_, inv) in self.invocations.iter_live() {
             let counted = inv.caller.arrival() >= warmup;
-            if counted && !matches!(inv.caller, Caller::Batch { .. }) {
+            if counted && !matches!(inv.caller, Caller::Batch { .. } | Caller::Detached { .. }) {
                 in_flight[self.envs[inv.env].func as usize] += 1;
             }
         }
@@ -559,6 +585,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     source, arrival, ..
                 } => (source, arrival),
                 Timer::Async(e) => (e.source, e.arrival),
+                Timer::GatewayTimeout {
+                    source, arrival, ..
+                } => (source, arrival),
                 _ => continue,
             };
             if arrival >= warmup {

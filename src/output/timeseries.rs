@@ -159,6 +159,9 @@ pub const CELLS: &[(&str, &str, &str, Cell)] = &[
     ("IteratorAgeMs", "ms", "same as `IteratorAge` (this project's original name)", |w, r| {
         opt_ms(w, r.iterator_age_samples, r.iterator_age_ms)
     }),
+    ("ThrottlesGateway", "count", "API Gateway's 429s (in its `4XXError`, not in Lambda's `Throttles`; part of this file's `Throttles`)", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Gateway])
+    }),
 ];
 
 /// Every column name of `timeseries.csv`, in file order.
