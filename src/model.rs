@@ -142,6 +142,8 @@ pub struct SourceModel {
     pub sqs: SqsSpec,
     /// Stream settings (stream traffic).
     pub stream: StreamSpec,
+    /// Index in [`Model::gateways`] of the API Gateway in front of it (sync traffic).
+    pub gateway: Option<u32>,
 }
 
 /// The account's limits and scaling budget, resolved.
@@ -194,6 +196,9 @@ pub struct Model {
     pub sources: Vec<SourceModel>,
     /// Prices.
     pub pricing: Pricing,
+    /// API Gateways, one token bucket each: the named `[[gateways]]` in scenario order, then
+    /// the traffic entries' own.
+    pub gateways: Vec<crate::scenario::GatewaySpec>,
 }
 
 impl Model {
@@ -290,6 +295,13 @@ impl Model {
             });
         }
         let mut sources = Vec::with_capacity(s.traffic.len());
+        let mut gateways: Vec<_> = s.gateways.iter().map(|g| g.spec()).collect();
+        let gateway_index: std::collections::HashMap<&str, u32> = s
+            .gateways
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.as_str(), i as u32))
+            .collect();
         let mut per_fn = vec![0usize; s.functions.len()];
         // Name -> index once, so building stays linear in the number of functions.
         let index: std::collections::HashMap<&str, usize> = s
@@ -341,6 +353,16 @@ impl Model {
                 async_: t.async_.clone().unwrap_or_default(),
                 sqs: t.sqs.clone().unwrap_or_default(),
                 stream: t.stream.clone().unwrap_or_default(),
+                gateway: match &t.gateway {
+                    None => None,
+                    Some(crate::scenario::GatewayRef::Named(n)) => {
+                        gateway_index.get(n.as_str()).copied()
+                    }
+                    Some(crate::scenario::GatewayRef::Inline(g)) => {
+                        gateways.push(g.clone());
+                        Some(gateways.len() as u32 - 1)
+                    }
+                },
             });
         }
         Ok(Model {
@@ -353,6 +375,7 @@ impl Model {
             functions,
             sources,
             pricing: s.pricing.clone(),
+            gateways,
         })
     }
 

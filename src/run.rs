@@ -153,6 +153,7 @@ fn function_summary(
             account: t.throttles[ThrottleReason::Account],
             reserved: t.throttles[ThrottleReason::Reserved],
             rate: t.throttles[ThrottleReason::Rate],
+            gateway: t.throttles[ThrottleReason::Gateway],
         },
         throttle_ratio: ratio(t.throttles_total(), t.attempts),
         cold_starts: t.cold_starts,
@@ -179,6 +180,7 @@ fn function_summary(
         cost_usd: c,
         queue: Default::default(),
         units: "",
+        gateway_timeouts: t.gateway_timeouts,
     }
 }
 
@@ -239,6 +241,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         duration_s: model.duration.as_secs_f64(),
         account,
         functions,
+        gateway: !model.gateways.is_empty(),
     };
     let init_ms = r.functions.iter().map(|f| f.init_ms).collect();
     let provisioned_configured = r

@@ -22,6 +22,9 @@ pub(super) enum End {
     Throttled,
     Dropped,
     Dlq,
+    /// The last attempt's API Gateway answered 504 at its integration timeout (the function
+    /// ran on): a response the client waited for, so its latency counts.
+    GatewayTimeout,
 }
 
 /// Per-bucket latency histograms of a function, by slot.
@@ -35,7 +38,10 @@ impl<R: Recorder> Sim<'_, R> {
     #[inline]
     pub(super) fn finish_request(&mut self, f: usize, arrival: u64, end: End, cold: bool) {
         let latency = self.now - arrival;
-        let ran = matches!(end, End::Succeeded | End::Failed | End::TimedOut);
+        let ran = matches!(
+            end,
+            End::Succeeded | End::Failed | End::TimedOut | End::GatewayTimeout
+        );
         let counted = arrival >= self.warmup;
         let fs = &mut self.funcs[f];
         match end {
@@ -68,6 +74,7 @@ impl<R: Recorder> Sim<'_, R> {
             }
             End::Dropped => t.dropped += 1,
             End::Dlq => t.dlq += 1,
+            End::GatewayTimeout => t.failed += 1,
         }
     }
 

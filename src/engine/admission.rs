@@ -42,14 +42,19 @@ impl<R: Recorder> Sim<'_, R> {
                 Ok(())
             }
             Err(reason) => {
-                self.rec.on_throttle(self.now, f as u32);
-                let fs = &mut self.funcs[f];
-                fs.bucket_counts.throttles[reason] += 1;
-                if counted {
-                    fs.totals.throttles[reason] += 1;
-                }
+                self.count_throttle(f, reason, counted);
                 Err(reason)
             }
+        }
+    }
+
+    /// Counts a throttled attempt of function `f` (in the summary too when `counted`).
+    pub(super) fn count_throttle(&mut self, f: usize, reason: ThrottleReason, counted: bool) {
+        self.rec.on_throttle(self.now, f as u32);
+        let fs = &mut self.funcs[f];
+        fs.bucket_counts.throttles[reason] += 1;
+        if counted {
+            fs.totals.throttles[reason] += 1;
         }
     }
 

@@ -173,6 +173,7 @@ impl<R: Recorder> Sim<'_, R> {
         if fs.pool == Pool::Unreserved && !provisioned {
             self.unreserved_busy.inc(now, warmup);
         }
+        let caller = self.gateway_watch(caller, init + run, cold);
         let inv = self.invocations.insert(Invocation {
             caller,
             init,
@@ -298,6 +299,7 @@ impl<R: Recorder> Sim<'_, R> {
                 attempt,
             } => self.sync_done(source, client, arrival, attempt, call.outcome, call.cold),
             Caller::Async(e) => self.async_done(e, call.outcome, call.cold),
+            Caller::Detached { .. } => {}
             Caller::Batch { batch, .. } => {
                 let s = self.batches[batch].source;
                 match self.sources[s as usize].kind {

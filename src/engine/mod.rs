@@ -27,6 +27,7 @@ mod account;
 pub mod admission;
 mod asynq;
 mod env;
+mod gateway;
 mod provisioned;
 pub mod queue;
 mod slab;
@@ -98,6 +99,12 @@ pub enum Caller {
         /// When the batch's first message arrived, µs.
         arrival: u64,
     },
+    /// Nobody: the sync request's API Gateway answered the client at its integration timeout
+    /// while the invocation runs on (billed, counted as an invocation, answering no one).
+    Detached {
+        /// When the request first arrived, µs.
+        arrival: u64,
+    },
 }
 
 impl Caller {
@@ -108,6 +115,7 @@ impl Caller {
             Caller::Sync { arrival, .. } => arrival,
             Caller::Async(e) => e.arrival,
             Caller::Batch { arrival, .. } => arrival,
+            Caller::Detached { arrival } => arrival,
         }
     }
 }
@@ -218,6 +226,14 @@ enum Timer {
     ProvTick(u32),
     /// A new provisioned environment finished INIT (environment).
     ProvReady(u32),
+    /// A sync attempt's API Gateway integration timeout: the client gets a 504.
+    GatewayTimeout {
+        source: u32,
+        client: u32,
+        arrival: u64,
+        attempt: u32,
+        cold: bool,
+    },
 }
 
 /// One message or record of an SQS queue or a stream.
@@ -328,6 +344,8 @@ pub struct Sim<'m, R: Recorder> {
     queued_sources: bool,
     max_live: usize,
     events: u64,
+    /// Token buckets of the model's API Gateways.
+    gateways: Vec<gateway::Bucket>,
 }
 
 impl<'m, R: Recorder> Sim<'m, R> {
@@ -434,6 +452,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 .any(|s| s.invocation != InvocationModel::Sync),
             max_live: 0,
             events: 0,
+            gateways: m.gateways.iter().map(gateway::Bucket::new).collect(),
         }
     }
 
@@ -517,6 +536,13 @@ impl<'m, R: Recorder> Sim<'m, R> {
             Timer::ProvSchedule { func, action } => self.prov_schedule(func, action),
             Timer::ProvTick(f) => self.prov_tick(f),
             Timer::ProvReady(env) => self.prov_ready(env),
+            Timer::GatewayTimeout {
+                source,
+                client,
+                arrival,
+                attempt,
+                cold,
+            } => self.gateway_timeout(source, client, arrival, attempt, cold),
         }
     }
 
@@ -577,7 +603,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let mut in_flight = vec![0u64; self.funcs.len()];
         for (_, inv) in self.invocations.iter_live() {
             let counted = inv.caller.arrival() >= warmup;
-            if counted && !matches!(inv.caller, Caller::Batch { .. }) {
+            if counted && !matches!(inv.caller, Caller::Batch { .. } | Caller::Detached { .. }) {
                 in_flight[self.envs[inv.env].func as usize] += 1;
             }
         }
@@ -587,6 +613,9 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     source, arrival, ..
                 } => (source, arrival),
                 Timer::Async(e) => (e.source, e.arrival),
+                Timer::GatewayTimeout {
+                    source, arrival, ..
+                } => (source, arrival),
                 _ => continue,
             };
             if arrival >= warmup {

@@ -15,6 +15,19 @@ use crate::stats::Recorder;
 use rand::RngExt;
 use std::collections::VecDeque;
 
+/// How a sync attempt failed, for [`Sim::sync_failed`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Failure {
+    /// What the retry quota charges for a retry.
+    pub cause: Retryable,
+    /// A throttle (the adaptive rate limiter backs off on throttles only).
+    pub throttled: bool,
+    /// How the request ends if the client gives up.
+    pub end: End,
+    /// Whether the attempt ran on a cold environment (latency split).
+    pub cold: bool,
+}
+
 /// One SDK client of a sync traffic source: its retry quota and, in adaptive mode, its rate
 /// limiter with the sends waiting for a token.
 pub(super) struct Client {
@@ -142,7 +155,10 @@ impl<R: Recorder> Sim<'_, R> {
             arrival,
             attempt,
         };
-        if self.attempt(f, caller).is_err() {
+        if !self.gateway_admits(source) {
+            self.gateway_throttled(f, arrival);
+            self.sync_throttled(f, source, client, arrival, attempt);
+        } else if self.attempt(f, caller).is_err() {
             self.sync_throttled(f, source, client, arrival, attempt);
         }
     }
@@ -160,17 +176,41 @@ impl<R: Recorder> Sim<'_, R> {
     /// A sync attempt was throttled (429): the client retries after a backoff, or gives up and
     /// the request has failed.
     fn sync_throttled(&mut self, f: usize, source: u32, client: u32, arrival: u64, attempt: u32) {
+        let failure = Failure {
+            cause: Retryable::Throttle,
+            throttled: true,
+            end: End::Throttled,
+            cold: false,
+        };
+        self.sync_failed(f, source, client, arrival, attempt, failure);
+    }
+
+    /// Attempt `attempt` of a sync request failed with a retryable error (a throttle, or an
+    /// API Gateway 504): the client retries after a backoff, or gives up and the request ends
+    /// as `failure.end`.
+    pub(super) fn sync_failed(
+        &mut self,
+        f: usize,
+        source: u32,
+        client: u32,
+        arrival: u64,
+        attempt: u32,
+        failure: Failure,
+    ) {
         let now = self.now;
         let fleet = self.fleet(source);
         let c = &mut fleet.clients[client as usize];
         let adaptive = match c.limiter.as_mut() {
             Some(l) => {
-                l.on_response(now, true);
+                l.on_response(now, failure.throttled);
                 true
             }
             None => false,
         };
-        match c.retry.after_throttle(attempt, &mut fleet.rng) {
+        match c
+            .retry
+            .after_failure(attempt, failure.cause, &mut fleet.rng)
+        {
             Some(delay) => self.push_timer(
                 now + delay,
                 Timer::Sync {
@@ -180,7 +220,7 @@ impl<R: Recorder> Sim<'_, R> {
                     attempt: attempt + 1,
                 },
             ),
-            None => self.finish_request(f, arrival, End::Throttled, false),
+            None => self.finish_request(f, arrival, failure.end, failure.cold),
         }
         if adaptive {
             self.sync_schedule_drain(source, client);

@@ -60,12 +60,13 @@ const LINE_BUDGET: usize = 24;
 const FUNCTION_BUDGET: usize = 12;
 
 /// Plain-words reasons, in the order of `BucketRow::throttles` (burst, account, reserved, rate).
-const REASONS: [&str; 4] = ["burst", "account", "reserved", "rate"];
-const SHORT_REASONS: [&str; 4] = [
+const REASONS: [&str; 5] = ["burst", "account", "reserved", "rate", "gateway"];
+const SHORT_REASONS: [&str; 5] = [
     "no scaling tokens left",
     "account limit reached",
     "reservation reached",
     "rate limit",
+    "API Gateway throttle",
 ];
 
 /// Most rows kept per function: beyond it, neighbouring buckets are joined in pairs, so memory
@@ -243,7 +244,7 @@ impl Narrator {
                 f,
                 width,
                 run_peak: peak,
-                explained: [false; 4],
+                explained: [false; REASONS.len()],
                 prov_prev: None,
             };
             for s in &segments {

@@ -227,13 +227,14 @@ pub(super) fn demand_line(
     } else {
         line.push_str(", enough");
         // Enough at full scale, yet throttled: another limit binds on the way.
-        let k = (0..4).max_by_key(|&k| throttles[ThrottleReason::ALL[k]]);
+        let k = (0..ThrottleReason::ALL.len()).max_by_key(|&k| throttles[ThrottleReason::ALL[k]]);
         match k.filter(|&k| throttles[ThrottleReason::ALL[k]] > 0) {
             Some(0) => line.push_str(" once scaled up; the scaling budget binds on the way up"),
             Some(1) => line.push_str(
                 " on its own, but the pool is shared: the account limit binds when others hold it",
             ),
             Some(2) => line.push_str(" on average; the reservation binds at the peaks"),
+            Some(4) => line.push_str(" for Lambda; the API Gateway's throttle binds before it"),
             Some(_) => line.push_str(" for concurrency; the rate limit binds"),
             None => {}
         }
@@ -308,13 +309,14 @@ pub(super) fn backlog_why(
     let full = throttled || (peak >= cap.value && mean >= 0.9 * cap.value as f64);
     if full {
         let limit = if throttled {
-            let k = (0..4)
+            let k = (0..ThrottleReason::ALL.len())
                 .max_by_key(|&k| sum.throttles[ThrottleReason::ALL[k]])
                 .unwrap_or(0);
             match k {
                 0 => "the scaling budget".to_string(),
                 1 => "the account limit".to_string(),
                 2 => format!("reserved concurrency {}", fm_reserved(model, f)),
+                4 => "the API Gateway's throttle".to_string(),
                 _ => "the rate limit".to_string(),
             }
         } else {

@@ -61,11 +61,29 @@ pub fn reason_text(model: &Model, f: usize, k: usize) -> String {
             Some(r) => format!("reserved concurrency {r} reached"),
             None => "reserved concurrency reached".into(),
         },
+        4 => gateway_text(model, f),
         _ => format!(
             "rate limit: {} invocations per second ({} x account limit)",
             a.rps_limit(),
             a.rps_limit_factor
         ),
+    }
+}
+
+/// The API Gateway in front of function `f`'s traffic, in words (the first, if several).
+fn gateway_text(model: &Model, f: usize) -> String {
+    let g = model
+        .sources
+        .iter()
+        .filter(|s| s.function == f)
+        .find_map(|s| s.gateway)
+        .map(|g| &model.gateways[g as usize]);
+    match g {
+        Some(g) => format!(
+            "API Gateway throttled them before they reached Lambda ({} requests/s, burst {})",
+            g.rate, g.burst
+        ),
+        None => "API Gateway throttled them before they reached Lambda".into(),
     }
 }
 
@@ -130,7 +148,7 @@ pub(super) struct Story<'a> {
     /// The function's highest concurrency in the window.
     pub(super) run_peak: u32,
     /// Throttle reasons already explained in full (later lines say them in short).
-    pub(super) explained: [bool; 4],
+    pub(super) explained: [bool; REASONS.len()],
     /// Provisioned concurrency configured at the end of the previous line.
     pub(super) prov_prev: Option<u32>,
 }
@@ -211,7 +229,7 @@ pub(super) fn narrate(
             fm.provisioned, sum.spillover
         ));
     }
-    for k in 0..4 {
+    for k in 0..REASONS.len() {
         if sum.throttles[ThrottleReason::ALL[k]] > 0 {
             // The reason in full the first time, in short afterwards.
             let why = if explained[k] {
@@ -368,6 +386,7 @@ pub(super) fn totals(
             let _ = write!(line, "; {} still queued or running at the end", s.in_flight);
         }
         let _ = writeln!(t, "{line}.");
+        t.push_str(&gateway_totals(model, f, s));
     } else {
         let mut sum = BucketRow::default();
         for r in rows {
@@ -400,4 +419,32 @@ fn restore_note(fm: &crate::model::FunctionModel) -> &'static str {
     } else {
         ""
     }
+}
+
+/// The API Gateway's part of the totals: its throttles and its integration timeouts (empty
+/// when neither happened).
+fn gateway_totals(model: &Model, f: usize, s: &FunctionSummary) -> String {
+    let mut t = String::new();
+    if s.throttles.gateway > 0 {
+        let _ = writeln!(
+            t,
+            "  API Gateway throttled {} requests before they reached Lambda (429 Too Many Requests).",
+            s.throttles.gateway
+        );
+    }
+    if s.gateway_timeouts > 0 {
+        let timeout = model
+            .sources
+            .iter()
+            .filter(|src| src.function == f)
+            .find_map(|src| src.gateway)
+            .map(|g| secs(model.gateways[g as usize].timeout))
+            .unwrap_or_default();
+        let _ = writeln!(
+            t,
+            "  {} attempts hit API Gateway's integration timeout ({timeout}): the client got a 504 while the function ran on, billed to its end.",
+            s.gateway_timeouts
+        );
+    }
+    t
 }

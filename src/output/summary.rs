@@ -77,6 +77,26 @@ pub const ROWS: &[Row] = &[
     ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
 ];
 
+/// Rows shown only when the scenario has an API Gateway, after the throttle reasons.
+pub const GATEWAY_ROWS: &[Row] = &[
+    ("throttles: gateway", |f| f.throttles.gateway.to_string()),
+    ("gateway timeouts (504)", |f| f.gateway_timeouts.to_string()),
+];
+
+/// The rows of `s`'s table: [`ROWS`], with [`GATEWAY_ROWS`] after the throttle reasons when
+/// the scenario has an API Gateway (so a scenario without one prints what it always did).
+pub fn table_rows(s: &Summary) -> Vec<Row> {
+    let mut rows = ROWS.to_vec();
+    if s.gateway {
+        let at = rows
+            .iter()
+            .position(|r| r.0 == "throttles: rate limit")
+            .map_or(rows.len(), |i| i + 1);
+        rows.splice(at..at, GATEWAY_ROWS.iter().copied());
+    }
+    rows
+}
+
 /// The summary as pretty-printed JSON (summary.json).
 pub fn to_json(s: &Summary) -> String {
     let mut out = serde_json::to_string_pretty(s).expect("summary serializes");
@@ -130,7 +150,7 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                     other => format!("{other}, mean provisioned {:>4}", v.provisioned_concurrency),
                 };
                 lines.push(format!(
-                    "{}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
+                    "{}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}{}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
                     label,
                     v.cost_usd,
                     v.cost_per_million_succeeded_usd
@@ -143,6 +163,11 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                     v.throttles.account,
                     v.throttles.reserved,
                     v.throttles.rate,
+                    if v.throttles.gateway > 0 {
+                        format!(", gateway {}", v.throttles.gateway)
+                    } else {
+                        String::new()
+                    },
                     v.latency_p99_ms,
                     v.cold_starts,
                     100.0 * v.utilization_mean,
@@ -185,7 +210,7 @@ pub fn to_table(s: &Summary) -> String {
     if s.functions.len() > 1 {
         cols.push(("account", &s.account));
     }
-    let rows = ROWS;
+    let rows = table_rows(s);
     let label_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let cells: Vec<Vec<String>> = rows
         .iter()

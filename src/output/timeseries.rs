@@ -164,6 +164,9 @@ pub const CELLS: &[(&str, &str, &str, Cell)] = &[
     ("ProvisionedConcurrencyConfigured", "count", "none: provisioned concurrency configured, maximum in the bucket (the Lambda API's `RequestedProvisionedConcurrentExecutions`)", |w, r| {
         write!(w, "{}", r.provisioned)
     }),
+    ("ThrottlesGateway", "count", "API Gateway's 429s (in its `4XXError`, not in Lambda's `Throttles`; part of this file's `Throttles`)", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Gateway])
+    }),
 ];
 
 /// Every column name of `timeseries.csv`, in file order.

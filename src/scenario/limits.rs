@@ -123,6 +123,22 @@ pub const MAX_ALLOCATION_DELAY: Micros = Micros::from_secs(900);
 /// out the restore (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-troubleshooting.html).
 pub const MAX_SNAPSTART_HOOKS: Micros = Micros::from_secs(10);
 
+/// `gateway.rate`, requests per second: above 0, at most 100 times API Gateway's account
+/// default of 10,000 (a quota increase can raise it; beyond that a run stops being about the
+/// gateway).
+pub const GATEWAY_RATE_MIN: f64 = 0.001;
+/// See [`GATEWAY_RATE_MIN`].
+pub const GATEWAY_RATE_MAX: f64 = 1_000_000.0;
+/// `gateway.burst`: the token bucket holds at least one request.
+pub const GATEWAY_BURST: IntRange = IntRange::new(1, 1_000_000);
+/// `gateway.timeout`: API Gateway accepts 50 ms and up; past Lambda's longest function timeout
+/// (15 min) it could never fire.
+pub const GATEWAY_TIMEOUT_MIN: Micros = Micros::from_millis(50);
+/// See [`GATEWAY_TIMEOUT_MIN`].
+pub const GATEWAY_TIMEOUT_MAX: Micros = Micros::from_secs(15 * 60);
+/// Most `[[gateways]]` entries of a scenario.
+pub const MAX_GATEWAYS: usize = 10_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

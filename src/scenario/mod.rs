@@ -5,6 +5,7 @@
 //! filled in by [`Scenario::resolve`]; [`validate`] checks ranges and cross-field rules. The engine
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
+pub mod gateway;
 pub mod limits;
 pub mod provisioned;
 pub mod snapstart;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::load::{Arrivals, LoadSpec};
 pub use crate::retry::{RetryMode, RetrySpec};
+pub use gateway::{GatewayRef, GatewaySpec, NamedGateway};
 pub use source::{load, load_str, Override};
 
 /// A lambdasim scenario: functions, their traffic, account limits and prices.
@@ -55,6 +57,9 @@ pub struct Scenario {
     /// Prices in USD (`[pricing]`; default us-east-1 list prices).
     #[serde(default)]
     pub pricing: Pricing,
+    /// Named API Gateways (`[[gateways]]`) that sync traffic entries share by `gateway = "<name>"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<NamedGateway>,
 }
 
 fn default_seed() -> u64 {
@@ -484,6 +489,10 @@ pub struct Traffic {
     /// Kinesis / DynamoDB stream event source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSpec>,
+    /// API Gateway in front of sync traffic: the name of a `[[gateways]]` entry, or a table
+    /// `{ rate, burst, timeout }` of this entry's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayRef>,
 }
 
 /// Prices, default us-east-1 list prices (docs/platform.md "Prices"). Missing keys take their

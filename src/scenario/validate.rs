@@ -371,6 +371,7 @@ pub fn validate(s: &Scenario) -> R {
             }
         }
     }
+    super::gateway::validate(s)?;
     if expected_requests > MAX_REQUESTS {
         return fail(
             k("traffic"),

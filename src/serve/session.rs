@@ -256,6 +256,7 @@ impl Session {
             "throttles_by_reason": {
                 "burst": a.throttles.burst, "account": a.throttles.account,
                 "reserved": a.throttles.reserved, "rate": a.throttles.rate,
+                "gateway": a.throttles.gateway,
             },
             "requests": a.requests,
             "invocations": a.invocations,

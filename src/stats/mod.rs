@@ -48,6 +48,9 @@ pub struct Counters {
     pub spillover: u64,
     /// Execution environments created.
     pub environments_created: u64,
+    /// Sync attempts whose API Gateway answered 504 at its integration timeout while the
+    /// function ran on.
+    pub gateway_timeouts: u64,
 }
 
 impl Counters {
@@ -72,6 +75,7 @@ impl Counters {
         self.dlq += o.dlq;
         self.spillover += o.spillover;
         self.environments_created += o.environments_created;
+        self.gateway_timeouts += o.gateway_timeouts;
     }
 }
 

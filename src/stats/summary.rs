@@ -16,6 +16,8 @@ pub struct Throttles {
     pub reserved: u64,
     /// Account requests-per-second limit reached.
     pub rate: u64,
+    /// The API Gateway in front had no token: the request never reached Lambda.
+    pub gateway: u64,
 }
 
 /// Mean and percentiles of a distribution, ms.
@@ -142,6 +144,14 @@ pub struct FunctionSummary {
     /// example "records / batches (stream)"); empty when unknown. Not in summary.json.
     #[serde(skip)]
     pub units: &'static str,
+    /// Sync attempts whose API Gateway answered 504 at its integration timeout while the
+    /// function ran on (written only when there are some).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub gateway_timeouts: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// The summary of a run (summary.json).
@@ -158,6 +168,10 @@ pub struct Summary {
     /// In scenario order.
     #[serde(serialize_with = "as_map")]
     pub functions: Vec<(String, FunctionSummary)>,
+    /// The scenario has an API Gateway in front of some traffic (the table then shows its
+    /// rows). Not in summary.json.
+    #[serde(skip)]
+    pub gateway: bool,
 }
 
 fn as_map<S: Serializer>(v: &[(String, FunctionSummary)], s: S) -> Result<S::Ok, S::Error> {

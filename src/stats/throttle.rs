@@ -14,15 +14,19 @@ pub enum ThrottleReason {
     Reserved = 2,
     /// Requests-per-second limit of the account.
     Rate = 3,
+    /// The API Gateway in front of the traffic had no token (its rate and burst), so the
+    /// request never reached Lambda.
+    Gateway = 4,
 }
 
 impl ThrottleReason {
     /// Every reason, in the order of their counter indices.
-    pub const ALL: [ThrottleReason; 4] = [
+    pub const ALL: [ThrottleReason; 5] = [
         ThrottleReason::Burst,
         ThrottleReason::Account,
         ThrottleReason::Reserved,
         ThrottleReason::Rate,
+        ThrottleReason::Gateway,
     ];
     /// The reason's name as written in outputs.
     pub fn name(self) -> &'static str {
@@ -31,13 +35,14 @@ impl ThrottleReason {
             ThrottleReason::Account => "account",
             ThrottleReason::Reserved => "reserved",
             ThrottleReason::Rate => "rate",
+            ThrottleReason::Gateway => "gateway",
         }
     }
 }
 
 /// Throttled attempts per reason.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ThrottleCounts([u64; 4]);
+pub struct ThrottleCounts([u64; ThrottleReason::ALL.len()]);
 
 impl ThrottleCounts {
     /// `n` throttles of one reason, none of the others.

@@ -83,6 +83,8 @@ const METRICS: &[(&str, &str, &str)] = &[
         "provisioned break-even utilization",
         "busy / provisioned",
     ),
+    ("throttles.gateway", "API Gateway throttles", "attempts"),
+    ("gateway_timeouts", "API Gateway timeouts (504)", "attempts"),
 ];
 
 /// (last key segments of a parameter, words, unit).
