@@ -131,6 +131,8 @@ pub struct Model {
     pub sources: Vec<SourceModel>,
     /// Prices.
     pub pricing: Pricing,
+    /// Downstream limits (`[[dependencies]]`) and which functions use them.
+    pub dependencies: crate::scenario::dependencies::DependencyTable,
 }
 
 impl Model {
@@ -267,6 +269,7 @@ impl Model {
             functions,
             sources,
             pricing: s.pricing.clone(),
+            dependencies: crate::scenario::dependencies::DependencyTable::build(s),
         })
     }
 

@@ -5,6 +5,7 @@
 //! filled in by [`Scenario::resolve`]; [`validate`] checks ranges and cross-field rules. The engine
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
+pub mod dependencies;
 pub mod limits;
 pub mod source;
 pub mod validate;
@@ -53,6 +54,10 @@ pub struct Scenario {
     /// Prices in USD (`[pricing]`; default us-east-1 list prices).
     #[serde(default)]
     pub pricing: Pricing,
+    /// Downstream resources with a connection limit (`[[dependencies]]`), used by functions
+    /// (`uses`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<dependencies::Dependency>,
 }
 
 fn default_seed() -> u64 {
@@ -247,6 +252,10 @@ pub struct Function {
     #[serde(default = "default_threads", skip_serializing_if = "is_one")]
     #[schemars(range(min = lim::THREADS.min, max = lim::THREADS.max))]
     pub threads: u32,
+    /// Names of the `[[dependencies]]` each invocation holds a connection of, for its
+    /// handler's duration (default none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
 }
 
 fn is_zero(v: &f64) -> bool {

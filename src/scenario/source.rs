@@ -11,7 +11,8 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 /// A `--set KEY=VALUE` override. Keys are dotted paths; `functions.NAME.key` and
-/// `traffic.NAME.key` address entries by function name, `traffic.N.key` by index.
+/// `traffic.NAME.key` address entries by function name, `traffic.N.key` by index;
+/// `dependencies.NAME.key` a dependency by its name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Override {
     /// Key path, as in the scenario file (e.g. `functions[0].memory_mb`).
@@ -234,14 +235,14 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<(), String> {
     let mut i = 0;
     while i + 1 < parts.len() {
         let part = parts[i];
-        if part == "functions" || part == "traffic" {
+        if part == "functions" || part == "traffic" || part == "dependencies" {
             let sel = *parts
                 .get(i + 1)
                 .ok_or("needs an entry after functions/traffic")?;
-            let field = if part == "functions" {
-                "name"
-            } else {
+            let field = if part == "traffic" {
                 "function"
+            } else {
+                "name"
             };
             let arr = cur
                 .get_mut(part)
