@@ -187,6 +187,12 @@ impl<R: Recorder> Recorder for Narrated<'_, R> {
     fn on_throttle(&mut self, t: u64, function: u32) {
         self.inner.on_throttle(t, function);
     }
+    fn dependencies(&mut self, rows: &[crate::stats::DependencyRow]) {
+        self.inner.dependencies(rows);
+        if let Some(n) = &mut self.narrator {
+            n.dependencies(rows);
+        }
+    }
 }
 
 /// The lanes the run records: a window and function on request (`--lanes`), every environment
