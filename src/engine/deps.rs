@@ -180,7 +180,9 @@ impl<R: Recorder> Sim<'_, R> {
     /// Invocation `inv` (handler started at `start`) fails for want of a connection at `end`
     /// (now, or [`REFUSED`] from now), holding none.
     fn deps_fail(&mut self, inv: u32, start: u64, end: u64) {
-        let timeout = self.m.functions[self.invocations[inv].func as usize].timeout.0;
+        let timeout = self.m.functions[self.invocations[inv].func as usize]
+            .timeout
+            .0;
         let call = &mut self.invocations[inv];
         call.connected = false;
         call.outcome = Outcome::Error;
