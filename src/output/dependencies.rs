@@ -142,3 +142,35 @@ fn merge(a: &mut DependencyRow, b: &DependencyRow, n: usize) {
     a.connection_errors += b.connection_errors;
     a.waits += b.waits;
 }
+
+/// The stdout block of a run with dependencies (empty without any): one line each.
+pub fn text(s: &crate::stats::Summary) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if s.dependencies.is_empty() {
+        return out;
+    }
+    out.push_str("dependencies:\n");
+    for (name, d) in &s.dependencies {
+        let _ = write!(
+            out,
+            "  {name}: max_connections {}, peak {}, mean {:.1} ({:.0} %), connection errors {} ({:.2} % of {} asked)",
+            d.max_connections,
+            d.peak_connections,
+            d.mean_connections,
+            d.utilization * 100.0,
+            d.connection_errors,
+            d.error_ratio * 100.0,
+            d.acquired + d.connection_errors,
+        );
+        if d.waits > 0 {
+            let _ = write!(
+                out,
+                ", waits {} ({} timed out), wait p99 {:.1} ms",
+                d.waits, d.wait_timeouts, d.wait_ms.p99
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
