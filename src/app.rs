@@ -89,6 +89,15 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     let mut narrated = Narrated {
         inner: &mut rec,
         narrator: crate::explain::Narrator::new(&model, &opts.scenario, &Default::default()).ok(),
+        deps: if model.dependencies.deps.is_empty() {
+            None
+        } else {
+            let names = model.dependencies.deps.iter().map(|d| d.name.clone());
+            Some(output::dependencies::DependencyCsv::create(
+                &dir.join("dependencies.csv"),
+                names.collect(),
+            )?)
+        },
     };
     // What-if variants run beside the run and the chart drawing (crate::whatif::beside).
     let (out, speculated, lanes) = {
@@ -108,6 +117,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         (out, speculated, lanes)
     };
     let narrator = narrated.narrator;
+    let deps = narrated.deps.map(|d| d.finish()).transpose()?;
     let chart = rec.finish()?;
     let resolved = resolved_toml(&s);
     output::write_atomic(&dir.join("scenario.resolved.toml"), resolved.as_bytes())?;
@@ -128,6 +138,13 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         output::charts::environments::write(&dir, &model, &lanes)?;
     }
     drop(lanes);
+    let mut svgs = svgs?;
+    if let (Some((series, factor)), true) = (&deps, opts.charts) {
+        let name = output::charts::dependencies::NAME;
+        let svg = output::charts::dependencies::write(&dir, &model, series, *factor)?;
+        svgs.push((name.to_string(), svg));
+    }
+    drop(deps);
     if opts.animate {
         let a = output::animation::Animation::new(&model, &chart, opts.from, opts.to)?;
         output::animation::write_all(&dir, &a)?;
@@ -141,7 +158,6 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
         &dir.join("summary.json"),
         summary::to_json_with_whatif(&out.summary, &whatif).as_bytes(),
     )?;
-    let svgs = svgs?;
     output::write_atomic(
         &dir.join("report.html"),
         output::report::render(&s, &out.summary, &whatif, &svgs, &text).as_bytes(),
@@ -159,6 +175,8 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
 struct Narrated<'a, R: Recorder> {
     inner: &'a mut R,
     narrator: Option<crate::explain::Narrator>,
+    /// dependencies.csv and the dependencies chart's rows (scenarios with dependencies).
+    deps: Option<output::dependencies::DependencyCsv>,
 }
 
 impl<R: Recorder> Recorder for Narrated<'_, R> {
@@ -186,6 +204,15 @@ impl<R: Recorder> Recorder for Narrated<'_, R> {
     }
     fn on_throttle(&mut self, t: u64, function: u32) {
         self.inner.on_throttle(t, function);
+    }
+    fn dependencies(&mut self, rows: &[crate::stats::DependencyRow]) {
+        self.inner.dependencies(rows);
+        if let Some(d) = &mut self.deps {
+            d.push(rows);
+        }
+        if let Some(n) = &mut self.narrator {
+            n.dependencies(rows);
+        }
     }
 }
 

@@ -199,6 +199,8 @@ pub struct Model {
     /// API Gateways, one token bucket each: the named `[[gateways]]` in scenario order, then
     /// the traffic entries' own.
     pub gateways: Vec<crate::scenario::GatewaySpec>,
+    /// Downstream limits (`[[dependencies]]`) and which functions use them.
+    pub dependencies: crate::scenario::dependencies::DependencyTable,
 }
 
 impl Model {
@@ -376,6 +378,7 @@ impl Model {
             sources,
             pricing: s.pricing.clone(),
             gateways,
+            dependencies: crate::scenario::dependencies::DependencyTable::build(s),
         })
     }
 

@@ -99,6 +99,11 @@ impl<R: Recorder> Recorder for WithQueue<'_, R> {
     fn on_throttle(&mut self, t: u64, function: u32) {
         self.inner.on_throttle(t, function);
     }
+    fn dependencies(&mut self, rows: &[crate::stats::DependencyRow]) {
+        if self.inner_enabled {
+            self.inner.dependencies(rows);
+        }
+    }
 }
 
 /// What requests and attempts of function `f` count: requests and tries for sync, events
@@ -242,6 +247,13 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         account,
         functions,
         gateway: !model.gateways.is_empty(),
+        dependencies: model
+            .dependencies
+            .deps
+            .iter()
+            .map(|d| d.name.clone())
+            .zip(r.dependencies)
+            .collect(),
     };
     let init_ms = r.functions.iter().map(|f| f.init_ms).collect();
     let provisioned_configured = r

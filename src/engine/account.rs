@@ -82,6 +82,9 @@ impl<R: Recorder> Sim<'_, R> {
     pub(super) fn close_bucket(&mut self, start: u64, end: u64) {
         let warmup = self.warmup;
         let len = end - start;
+        if !self.deps.is_empty() {
+            self.deps_close_bucket(start, end);
+        }
         if end >= self.next_compact {
             self.compact_idle(end);
             self.next_compact = end + 10_000_000;

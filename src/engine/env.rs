@@ -65,7 +65,12 @@ pub(super) struct Invocation {
     pub provisioned: bool,
     pub cold: bool,
     pub outcome: Outcome,
+    /// It holds a connection of every dependency its function uses (engine/deps.rs).
+    pub connected: bool,
 }
+
+// One cache line: the dependency flag took a byte of the padding.
+const _: () = assert!(std::mem::size_of::<Invocation>() == 64);
 
 /// INIT of an on-demand environment is limited to 10 s; past it, Lambda runs INIT again inside
 /// the first invocation, under the function timeout. Provisioned (and SnapStart) INIT may take
@@ -184,6 +189,7 @@ impl<R: Recorder> Sim<'_, R> {
             provisioned,
             cold,
             outcome,
+            connected: false,
         });
         let init_end = now + init + in_invoke.min(run);
         if cold {
@@ -194,7 +200,11 @@ impl<R: Recorder> Sim<'_, R> {
         }
         self.rec
             .on_env(init_end, id, f as u32, EnvEvent::BusyStart, provisioned);
-        self.queue.push_complete(now + init + run, id, inv);
+        if self.deps_on && !self.m.dependencies.uses[f].is_empty() {
+            self.deps_begin(inv, init);
+        } else {
+            self.queue.push_complete(now + init + run, id, inv);
+        }
     }
 
     /// Invocation `inv` ended: billing, its environment goes idle (or away), then the caller's
@@ -290,6 +300,9 @@ impl<R: Recorder> Sim<'_, R> {
                     reset: call.outcome == Outcome::Timeout,
                 });
             }
+        }
+        if call.connected {
+            self.deps_release(f);
         }
         match call.caller {
             Caller::Sync {

@@ -26,6 +26,7 @@
 mod account;
 pub mod admission;
 mod asynq;
+mod deps;
 mod env;
 mod gateway;
 mod provisioned;
@@ -234,6 +235,10 @@ enum Timer {
         attempt: u32,
         cold: bool,
     },
+    /// INIT of an invocation that uses dependencies ended: its handler takes its connections.
+    DepStart(u32),
+    /// The oldest waiter of a dependency's pool may have run out of time (dependency).
+    DepExpire(u32),
 }
 
 /// One message or record of an SQS queue or a stream.
@@ -275,6 +280,8 @@ pub struct RunResult {
     pub max_live_environments: usize,
     /// Events the loop processed.
     pub events: u64,
+    /// Per dependency (scenario order): its statistics over the summary window.
+    pub dependencies: Vec<crate::stats::DependencySummary>,
 }
 
 /// What a run produced for one function.
@@ -346,6 +353,12 @@ pub struct Sim<'m, R: Recorder> {
     events: u64,
     /// Token buckets of the model's API Gateways.
     gateways: Vec<gateway::Bucket>,
+    /// Per dependency (engine/deps.rs); empty without `[[dependencies]]`.
+    deps: Vec<deps::DepState>,
+    /// Some function uses a dependency.
+    deps_on: bool,
+    /// The dependencies' rows of the closing bucket (buffer reused).
+    dep_rows: Vec<crate::stats::DependencyRow>,
 }
 
 impl<'m, R: Recorder> Sim<'m, R> {
@@ -453,6 +466,14 @@ impl<'m, R: Recorder> Sim<'m, R> {
             max_live: 0,
             events: 0,
             gateways: m.gateways.iter().map(gateway::Bucket::new).collect(),
+            deps: m
+                .dependencies
+                .deps
+                .iter()
+                .map(|d| deps::DepState::new(d.max_connections, d.pool_timeout))
+                .collect(),
+            deps_on: m.dependencies.any_used(),
+            dep_rows: Vec::with_capacity(m.dependencies.deps.len()),
         }
     }
 
@@ -543,6 +564,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 attempt,
                 cold,
             } => self.gateway_timeout(source, client, arrival, attempt, cold),
+            Timer::DepStart(inv) => self.deps_acquire(inv, 0, self.now),
+            Timer::DepExpire(d) => self.deps_timer(d),
         }
     }
 
@@ -654,6 +677,11 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let warmup = self.warmup;
         let in_flight = self.in_flight();
         let account_mean = self.account_busy.window_mean(now, warmup);
+        let dependencies = self
+            .deps
+            .iter_mut()
+            .map(|d| d.summary(now, warmup))
+            .collect();
         let functions = self
             .funcs
             .into_iter()
@@ -695,6 +723,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             account_mean,
             max_live_environments: self.max_live,
             events: self.events,
+            dependencies,
         }
     }
 }

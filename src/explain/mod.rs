@@ -24,6 +24,7 @@
 //! `segment.rs` cuts them into segments; `wording.rs` writes the sentences; `why.rs` finds the
 //! binding limit, the demand and the reason a backlog waits.
 
+mod dependencies;
 mod provisioned;
 mod segment;
 mod why;
@@ -140,11 +141,16 @@ pub struct Narrator {
     from: Micros,
     to: Micros,
     rec: WindowRecorder,
+    /// Per dependency, what the window saw (explain/dependencies.rs).
+    deps: Vec<dependencies::DepStory>,
 }
 
 impl Recorder for Narrator {
     fn bucket(&mut self, rows: &[BucketRow]) {
         self.rec.bucket(rows);
+    }
+    fn dependencies(&mut self, rows: &[crate::stats::DependencyRow]) {
+        dependencies::record(&mut self.deps, rows, self.from, self.to);
     }
 }
 
@@ -194,6 +200,7 @@ impl Narrator {
             from,
             to,
             rec,
+            deps: Vec::new(),
         })
     }
 
@@ -204,6 +211,7 @@ impl Narrator {
             from,
             to,
             rec,
+            deps,
         } = self;
         let width = rec.width;
         let whole_run = from == Micros::ZERO && to == model.duration;
@@ -263,6 +271,7 @@ impl Narrator {
             let fs = summary.function(&fm.name).cloned().unwrap_or_default();
             let _ = write!(text, "{}", totals(model, f, &mine, &fs, whole_run));
         }
+        text.push_str(&dependencies::narrate(model, &deps, summary));
         text
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod animation;
 pub mod charts;
+pub mod dependencies;
 pub mod report;
 pub mod staging;
 pub mod summary;

@@ -19,7 +19,7 @@ use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 /// Files a run writes besides the charts.
-const FILES: [&str; 8] = [
+const FILES: [&str; 9] = [
     "summary.json",
     "timeseries.csv",
     "scenario.resolved.toml",
@@ -28,6 +28,7 @@ const FILES: [&str; 8] = [
     "environments.svg",
     "scaling.gif",
     "scaling.svg",
+    "dependencies.csv",
 ];
 
 /// Whether `name` is a file `lambdasim run` writes (or its temporary file): only these are
@@ -37,7 +38,11 @@ pub fn is_known_output(name: &str) -> bool {
     if FILES.contains(&base) || base == ".lambdasim-write-test" {
         return true;
     }
-    let chart = |stem: &str| super::charts::NAMES.contains(&stem) || stem == super::charts::QUEUES;
+    let chart = |stem: &str| {
+        super::charts::NAMES.contains(&stem)
+            || stem == super::charts::QUEUES
+            || stem == super::charts::dependencies::NAME
+    };
     match base.rsplit_once('.') {
         Some((stem, "png" | "svg")) => chart(stem),
         _ => false,

@@ -251,6 +251,7 @@ pub fn to_table(s: &Summary) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&super::dependencies::text(s));
     out
 }
 

@@ -139,6 +139,19 @@ pub const GATEWAY_TIMEOUT_MAX: Micros = Micros::from_secs(15 * 60);
 /// Most `[[gateways]]` entries of a scenario.
 pub const MAX_GATEWAYS: usize = 10_000;
 
+/// `dependencies.max_connections`: a database's connection limit (RDS's default for MySQL is
+/// LEAST(DBInstanceClassMemory/9531392, 5000),
+/// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections;
+/// the parameter can be raised); a million is far above any.
+pub const MAX_CONNECTIONS: IntRange = IntRange::new(1, 1_000_000);
+/// Most `[[dependencies]]` a scenario may declare.
+pub const MAX_DEPENDENCIES: usize = 1000;
+/// Longest `dependencies.pool_timeout`: 15 minutes, the longest Lambda timeout (a wait must end
+/// before the function's timeout). RDS Proxy's `ConnectionBorrowTimeout` defaults to 120 s
+/// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html;
+/// docs/platform.md "Downstream limits").
+pub const MAX_POOL_TIMEOUT: Micros = Micros::from_secs(900);
+
 #[cfg(test)]
 mod tests {
     use super::*;

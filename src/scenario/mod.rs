@@ -5,6 +5,7 @@
 //! filled in by [`Scenario::resolve`]; [`validate`] checks ranges and cross-field rules. The engine
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
+pub mod dependencies;
 pub mod gateway;
 pub mod limits;
 pub mod provisioned;
@@ -60,6 +61,10 @@ pub struct Scenario {
     /// Named API Gateways (`[[gateways]]`) that sync traffic entries share by `gateway = "<name>"`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateways: Vec<NamedGateway>,
+    /// Downstream resources with a connection limit (`[[dependencies]]`), used by functions
+    /// (`uses`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<dependencies::Dependency>,
 }
 
 fn default_seed() -> u64 {
@@ -286,6 +291,10 @@ pub struct Function {
     /// a function with `snapstart = true` always gets its "without SnapStart" variant).
     #[serde(default, skip_serializing_if = "is_false")]
     pub whatif_snapstart: bool,
+    /// Names of the `[[dependencies]]` each invocation holds a connection of, for its
+    /// handler's duration (default none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
 }
 
 fn is_false(v: &bool) -> bool {

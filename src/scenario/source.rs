@@ -12,7 +12,7 @@ use toml::Spanned;
 
 /// A `--set KEY=VALUE` override. Keys are dotted paths; `functions.NAME.key` and
 /// `traffic.NAME.key` address entries by function name, `gateways.NAME.key` by gateway name,
-/// `traffic.N.key` by index.
+/// `traffic.N.key` by index; `dependencies.NAME.key` a dependency by its name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Override {
     /// Key path, as in the scenario file (e.g. `functions[0].memory_mb`).
@@ -235,7 +235,8 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<(), String> {
     let mut i = 0;
     while i + 1 < parts.len() {
         let part = parts[i];
-        if part == "functions" || part == "traffic" || part == "gateways" {
+        if part == "functions" || part == "traffic" || part == "gateways" || part == "dependencies"
+        {
             let sel = *parts
                 .get(i + 1)
                 .ok_or("needs an entry after functions/traffic")?;

@@ -378,6 +378,7 @@ pub fn validate(s: &Scenario) -> R {
             format!("the traffic asks for about {expected_requests:.2e} requests, over the limit of {MAX_REQUESTS:e}: shorten duration or lower the rate"),
         );
     }
+    super::dependencies::validate(s)?;
     Ok(())
 }
 

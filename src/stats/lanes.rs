@@ -307,6 +307,9 @@ impl<R: Recorder> Recorder for LaneRecorder<'_, R> {
     fn on_throttle(&mut self, t: u64, function: u32) {
         self.lanes.throttle(t, function)
     }
+    fn dependencies(&mut self, rows: &[super::DependencyRow]) {
+        self.inner.dependencies(rows);
+    }
 }
 
 #[cfg(test)]

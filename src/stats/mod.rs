@@ -14,6 +14,8 @@ pub use throttle::{ThrottleCounts, ThrottleReason};
 pub mod lanes;
 use crate::time::Micros;
 pub use lanes::{EnvEvent, LaneRecorder};
+pub mod dependencies;
+pub use dependencies::{DependencyRow, DependencySummary};
 
 /// Event counts of one function (or the account) over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -328,6 +330,9 @@ pub trait Recorder {
     /// An attempt to invoke `function` was throttled at `t` µs.
     #[inline(always)]
     fn on_throttle(&mut self, _t: u64, _function: u32) {}
+    /// The rows of one bucket's dependencies (scenario order), after [`Recorder::bucket`];
+    /// called only when the scenario declares dependencies.
+    fn dependencies(&mut self, _rows: &[DependencyRow]) {}
 }
 
 /// Records nothing.

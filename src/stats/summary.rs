@@ -172,6 +172,23 @@ pub struct Summary {
     /// rows). Not in summary.json.
     #[serde(skip)]
     pub gateway: bool,
+    /// Downstream limits (`dependencies.<name>`), in scenario order; absent without any.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "dependencies_as_map"
+    )]
+    pub dependencies: Vec<(String, super::DependencySummary)>,
+}
+
+fn dependencies_as_map<S: Serializer>(
+    v: &[(String, super::DependencySummary)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(v.len()))?;
+    for (k, d) in v {
+        m.serialize_entry(k, d)?;
+    }
+    m.end()
 }
 
 fn as_map<S: Serializer>(v: &[(String, FunctionSummary)], s: S) -> Result<S::Ok, S::Error> {

@@ -24,6 +24,7 @@ use toolkit::*;
 
 mod cold_starts;
 mod concurrency;
+pub mod dependencies;
 pub mod environments;
 mod latency;
 mod queues;
