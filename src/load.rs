@@ -513,7 +513,7 @@ impl ArrivalGen {
             let cand = self.t + e / self.exact_rate;
             if cand < self.exact_until {
                 self.t = cand;
-                return (cand < self.end).then(|| Micros((cand * 1e6) as u64));
+                return (cand < self.end).then_some(Micros((cand * 1e6) as u64));
             }
             // Memoryless: restart at the rate change with the next bound.
             self.t = self.exact_until;
