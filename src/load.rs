@@ -504,7 +504,26 @@ impl ArrivalGen {
     }
 
     /// The next arrival strictly before the end of the run, or `None`.
+    #[inline]
     pub fn next(&mut self, rng: &mut Rng) -> Option<Micros> {
+        // Poisson inside a constant piece whose rate is cached (the usual case), inline: the
+        // first turn of `next_poisson`'s loop, the same draws and arithmetic.
+        if self.t < self.exact_until && self.exact_rate > 0.0 && self.t < self.end {
+            let e: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, rng);
+            let cand = self.t + e / self.exact_rate;
+            if cand < self.exact_until {
+                self.t = cand;
+                return (cand < self.end).then_some(Micros((cand * 1e6) as u64));
+            }
+            // Memoryless: restart at the rate change with the next bound.
+            self.t = self.exact_until;
+        }
+        self.next_slow(rng)
+    }
+
+    /// Every other case of [`ArrivalGen::next`].
+    #[inline(never)]
+    fn next_slow(&mut self, rng: &mut Rng) -> Option<Micros> {
         let t = match &self.profile {
             Profile::Timestamps(ts) => {
                 let v = *ts.get(self.row)?;

@@ -130,8 +130,10 @@ impl<R: Recorder> Sim<'_, R> {
             }
         };
         // Account percentiles first, from every function's bucket histograms.
-        let all = || self.funcs.iter().flat_map(|fs| fs.bucket_latency.iter());
-        let account_p = [0.5, 0.9, 0.99].map(|q| Histogram::quantile_of(all(), q) / 1e3);
+        let all = self.funcs.iter().flat_map(|fs| fs.bucket_latency.iter());
+        let account_p = Histogram::quantiles_of(all, [0.5, 0.9, 0.99]).map(|v| v / 1e3);
+        // One function: its percentiles are the account's (the same histograms).
+        let single = self.funcs.len() == 1;
         self.rows.clear();
         let mut acc = BucketRow {
             start: Micros(start),
@@ -159,7 +161,11 @@ impl<R: Recorder> Sim<'_, R> {
                 .map(|b| b.available(end))
                 .or(account_tokens)
                 .unwrap_or(0);
-            let p = |q| Histogram::quantile_of(fs.bucket_latency.iter(), q) / 1e3;
+            let [p50, p90, p99] = if single {
+                account_p
+            } else {
+                Histogram::quantiles_of(fs.bucket_latency.iter(), [0.5, 0.9, 0.99]).map(|v| v / 1e3)
+            };
             let latency_samples = fs.bucket_latency.iter().map(Histogram::len).sum();
             let row = BucketRow {
                 start: Micros(start),
@@ -191,9 +197,9 @@ impl<R: Recorder> Sim<'_, R> {
                 unreserved_concurrency: if fm.reserved.is_none() { cmax } else { 0 },
                 scaling_tokens: tokens,
                 latency_samples,
-                latency_p50_ms: p(0.5),
-                latency_p90_ms: p(0.9),
-                latency_p99_ms: p(0.99),
+                latency_p50_ms: p50,
+                latency_p90_ms: p90,
+                latency_p99_ms: p99,
                 async_event_age_ms: c.async_age_max as f64 / 1e3,
                 async_age_samples: c.async_age_samples,
                 iterator_age_ms: c.iterator_age_max as f64 / 1e3,

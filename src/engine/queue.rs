@@ -16,6 +16,12 @@
 //! against this binary one at 3,000 and 10,000 concurrent environments (steady Poisson,
 //! exponential 100 ms, 3 million invocations, CPU time of 7 runs each): 411 vs 405 ms and
 //! 492 vs 444 ms. The binary heap stays; `ARITY` is the one constant to change.
+//!
+//! A radix heap (event times never go backwards, so keys can be bucketed by the highest bit in
+//! which their time differs from the last pop's, keeping the same pop order) was measured too,
+//! on the hold model (pop the earliest, push it back 100 ms exponential later; CPU time per
+//! pop + push including the draw, best of 3): 54 vs 40 ns at 100 pending events, 71 vs 56 ns
+//! at 3,000, 72 vs 76 ns at 10,000. Not worth it: the binary heap stays.
 
 /// Event classes, in the order they run at the same instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,17 +274,38 @@ mod tests {
         // Against an independent model: a Vec kept sorted.
         let mut rng = stream(3, "queue", 0);
         let mut q = EventQueue::default();
-        let mut model: Vec<(u64, u32)> = Vec::new();
+        // Times are at or after the last pop (events are never scheduled in the past), often
+        // equal to it, spread over several orders of magnitude; completions and timers mixed.
+        let mut model: Vec<(u64, u32, u32, u32)> = Vec::new();
+        let mut now = 0u64;
         for i in 0..20_000u32 {
             if rng.random::<f64>() < 0.55 {
-                let t = rng.random_range(0..5_000u64);
-                q.push_timer(t, i);
-                model.push((t, i));
+                let t = match rng.random_range(0..4u32) {
+                    0 => now,
+                    1 => now + rng.random_range(0..10u64),
+                    2 => now + rng.random_range(0..5_000u64),
+                    _ => {
+                        let bits = rng.random_range(1..40u32);
+                        now + rng.random_range(0..1u64 << bits)
+                    }
+                };
+                if rng.random::<bool>() {
+                    q.push_timer(t, i);
+                    model.push((t, 1, i, i));
+                } else {
+                    let env = rng.random_range(0..1000u32);
+                    q.push_complete(t, env, i);
+                    model.push((t, 0, env, i));
+                }
                 model.sort_unstable();
+                assert_eq!(q.peek_time(), model[0].0);
             } else {
-                let got = q.pop().map(|e| (e.time, e.payload));
+                let got = q.pop().map(|e| (e.time, e.class as u32, e.payload));
                 let want = (!model.is_empty()).then(|| model.remove(0));
-                assert_eq!(got, want);
+                assert_eq!(got, want.map(|w| (w.0, w.1, w.3)));
+                if let Some(w) = want {
+                    now = w.0;
+                }
             }
             assert_eq!(q.len(), model.len());
         }

@@ -104,12 +104,16 @@ impl Level {
             return;
         }
         let v = self.value as f64;
-        self.bucket_area += v * (now - self.last) as f64;
+        let area = v * (now - self.last) as f64;
+        self.bucket_area += area;
         if now > warmup {
-            if self.last <= warmup {
+            // Past the warmup (the usual case) the window grows by the same product.
+            if self.last > warmup {
+                self.window_area += area;
+            } else {
                 self.peak = self.peak.max(self.value);
+                self.window_area += v * (now - warmup) as f64;
             }
-            self.window_area += v * (now - self.last.max(warmup)) as f64;
         }
         self.last = now;
     }
