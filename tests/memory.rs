@@ -113,7 +113,12 @@ fn charts_too_large_are_refused_naming_the_figure_and_the_fix() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    for needle in ["3603600", "1001 series x 3600 buckets", "--no-charts", "bucket"] {
+    for needle in [
+        "3603600",
+        "1001 series x 3600 buckets",
+        "--no-charts",
+        "bucket",
+    ] {
         assert!(err.contains(needle), "{needle} not in {err}");
     }
     // The advice fits: the larger bucket it names, or the function count it names.
@@ -126,7 +131,11 @@ fn charts_too_large_are_refused_naming_the_figure_and_the_fix() {
     // 2,500,000 / 1001 = 2497 buckets: ceil(3600 / 2497) = 2 s.
     assert_eq!(bucket, 2, "{err}");
     let fine = check(&many_functions(1000, "1h", &format!("{bucket}s")));
-    assert!(fine.status.success(), "{}", String::from_utf8_lossy(&fine.stderr));
+    assert!(
+        fine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fine.stderr)
+    );
     let most: usize = err
         .split("at most ")
         .nth(1)
@@ -136,5 +145,8 @@ fn charts_too_large_are_refused_naming_the_figure_and_the_fix() {
     // 2,500,000 / 3600 = 694 series: 693 functions.
     assert_eq!(most, 693, "{err}");
     assert!(check(&many_functions(most, "1h", "1s")).status.success());
-    assert_eq!(check(&many_functions(most + 1, "1h", "1s")).status.code(), Some(2));
+    assert_eq!(
+        check(&many_functions(most + 1, "1h", "1s")).status.code(),
+        Some(2)
+    );
 }

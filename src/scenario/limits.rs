@@ -106,6 +106,12 @@ pub const STREAM_BATCH_SIZE: IntRange = IntRange::new(1, 10_000);
 /// `stream.maximum_retry_attempts` (-1 = until the record expires).
 pub const STREAM_RETRY_ATTEMPTS: IntRange = IntRange::new(-1, 10_000);
 
+/// Most time-series rows a run with charts keeps in memory for them: (functions + the account
+/// row) x the buckets kept per series (at most `output::timeseries::CHART_POINTS`, longer runs
+/// are coarsened). About 0.4 kB each, so this caps chart data near 1 GB; `--no-charts` keeps
+/// none.
+pub const MAX_CHART_ROWS: u64 = 2_500_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
