@@ -59,6 +59,9 @@ pub struct RunReport {
 /// `lambdasim run`: simulate and write every output file.
 pub fn run(opts: &RunOptions) -> Result<RunReport, Error> {
     let (s, model) = load_model(&opts.scenario, &opts.overrides, opts.seed)?;
+    if opts.charts || opts.animate {
+        chart_rows_fit(&opts.scenario, &s)?;
+    }
     let out_dir = opts
         .out
         .clone()
@@ -294,7 +297,38 @@ pub fn resolved_toml(s: &Scenario) -> String {
 /// `lambdasim check`: validate and return the resolved scenario text.
 pub fn check(path: &Path, overrides: &[Override]) -> Result<String, Error> {
     let (s, _) = load_model(path, overrides, None)?;
+    // `check` answers for a plain `run`, which draws charts.
+    chart_rows_fit(path, &s)?;
     Ok(resolved_toml(&s))
+}
+
+/// Refuses a run whose chart data would not fit in memory (issue #16: outputs too large), with
+/// the figure and what makes it fit. `timeseries.csv` itself streams (bounded by the
+/// scenario's row limit); only the chart rows are kept.
+pub fn chart_rows_fit(path: &Path, s: &Scenario) -> Result<(), Error> {
+    use crate::scenario::limits::MAX_CHART_ROWS;
+    let series = s.functions.len() as u64 + 1;
+    let buckets = s.duration.0.div_ceil(s.bucket.0.max(1));
+    let kept = buckets.min(output::timeseries::CHART_POINTS as u64);
+    let rows = series.saturating_mul(kept);
+    if rows <= MAX_CHART_ROWS {
+        return Ok(());
+    }
+    let fits = MAX_CHART_ROWS / series;
+    let coarser = if fits >= 1 {
+        let bucket_s = (s.duration.0.div_ceil(fits) as f64 / 1e6).ceil();
+        format!(", a larger bucket (at least {bucket_s} s)")
+    } else {
+        String::new()
+    };
+    Err(Error::input(
+        path,
+        crate::error::KeyPath::parse("bucket"),
+        format!(
+            "charts would keep {rows} time-series rows in memory ({series} series x {kept} buckets), over the limit of {MAX_CHART_ROWS}: run with --no-charts{coarser} or at most {} functions",
+            (MAX_CHART_ROWS / kept).saturating_sub(1)
+        ),
+    ))
 }
 
 /// `lambdasim explain`: run the scenario and narrate what happened, and why.

@@ -140,7 +140,7 @@ impl fmt::Display for Error {
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
                     .collect();
-                line.push_str(&one_line.join(" "));
+                line.push_str(&shorten_quoted(&one_line.join(" ")));
                 // Control characters from the input (a `--set` key, a file name) are shown
                 // escaped, so they cannot garble the terminal line.
                 for c in line.chars() {
@@ -158,6 +158,34 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Longest quoted input value an error message repeats in full; longer ones (a 1 MB string
+/// where a number belongs) are cut, so the error stays one short line.
+const MAX_QUOTED: usize = 64;
+
+/// `msg` with every quoted run longer than [`MAX_QUOTED`] characters cut to its start and its
+/// length, and the whole cut to 1000 characters.
+fn shorten_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(1100));
+    for (i, piece) in msg.split('"').enumerate() {
+        if i > 0 {
+            out.push('"');
+        }
+        let n = piece.chars().count();
+        if i % 2 == 1 && n > MAX_QUOTED {
+            out.extend(piece.chars().take(40));
+            out.push_str(&format!("... ({n} characters)"));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    if out.chars().count() > 1000 {
+        let n = out.chars().count();
+        out = out.chars().take(960).collect();
+        out.push_str(&format!("... ({n} characters)"));
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {
@@ -187,6 +215,23 @@ mod tests {
             "s.toml:12:3: functions[0].memory_mb: must be in 128..=10240 got 99"
         );
         assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn long_quoted_values_are_cut_in_messages() {
+        let big = "x".repeat(1 << 20);
+        let e = Error::input(
+            Path::new("s.toml"),
+            KeyPath::parse("traffic[0].load"),
+            format!("invalid type: string \"{big}\", expected a number"),
+        );
+        let text = e.to_string();
+        assert!(text.len() < 300, "{} bytes", text.len());
+        assert!(text.contains("(1048576 characters)"), "{text}");
+        assert!(text.ends_with("expected a number"), "{text}");
+        // Short values stay whole.
+        let e = Error::input(Path::new("s.toml"), KeyPath::parse("a"), "got \"abc\"");
+        assert_eq!(e.to_string(), "s.toml: a: got \"abc\"");
     }
 
     #[test]

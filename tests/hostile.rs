@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::peak_rss_kb;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lambdasim"))
 }
@@ -613,29 +616,6 @@ fn every_file_a_run_writes_is_a_known_output_name() {
             "{n} is not a known output name"
         );
     }
-}
-
-/// Peak resident memory (VmHWM, kB) of a child, read from /proc until it exits.
-#[cfg(target_os = "linux")]
-fn peak_rss_kb(mut cmd: Command) -> (Output, u64) {
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    while child.try_wait().unwrap().is_none() {
-        if let Ok(s) = std::fs::read_to_string(&status) {
-            if let Some(l) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = l.split_whitespace().nth(1).unwrap().parse().unwrap();
-                peak = peak.max(kb);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    (child.wait_with_output().unwrap(), peak)
 }
 
 #[cfg(target_os = "linux")]

@@ -271,21 +271,24 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareReport, Error> {
     });
     let errs: Vec<ErrorRow> = pairs.iter().map(errors).collect();
 
-    output::prepare_dir(&opts.out)?;
-    write_atomic(&opts.out.join("compare.csv"), csv_text(&errs).as_bytes())?;
+    // Whole or absent: written into a staging folder swapped in at the end (output::staging).
+    let staging = output::staging::Staging::begin(&opts.out)?;
+    let dir = staging.dir().to_path_buf();
+    write_atomic(&dir.join("compare.csv"), csv_text(&errs).as_bytes())?;
     let mut svgs = Vec::new();
     if opts.charts {
         for p in &pairs {
             let file = format!("compare-{}-{}", safe(&p.function), safe(&p.metric));
             let title = format!("{}: {} per {period} s", p.function, p.metric);
-            chart::write_png(&opts.out.join(format!("{file}.png")), &title, p)?;
+            chart::write_png(&dir.join(format!("{file}.png")), &title, p)?;
             svgs.push((file, chart::render_svg(&title, p)?));
         }
     }
     write_atomic(
-        &opts.out.join("report.html"),
+        &dir.join("report.html"),
         html(&scenario.name, start, period, &errs, &svgs).as_bytes(),
     )?;
+    staging.commit()?;
     Ok(CompareReport {
         out_dir: opts.out.clone(),
         start_ms: start,

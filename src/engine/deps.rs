@@ -166,14 +166,15 @@ impl<R: Recorder> Sim<'_, R> {
         let call = &mut self.invocations[inv];
         call.connected = true;
         if waited > 0 {
-            if waited + call.run > fm.timeout.0 {
+            // Both at most the function timeout (900 s): u32 µs holds them.
+            if waited + u64::from(call.run) > fm.timeout.0 {
                 call.outcome = Outcome::Timeout;
-                call.run = fm.timeout.0;
+                call.run = fm.timeout.0 as u32;
             } else {
-                call.run += waited;
+                call.run += waited as u32;
             }
         }
-        let (env, end) = (call.env, start + call.run);
+        let (env, end) = (call.env, start + u64::from(call.run));
         self.queue.push_complete(end, env, inv);
     }
 
@@ -186,8 +187,8 @@ impl<R: Recorder> Sim<'_, R> {
         let call = &mut self.invocations[inv];
         call.connected = false;
         call.outcome = Outcome::Error;
-        call.run = (end - start).min(timeout);
-        let (env, at) = (call.env, start + call.run);
+        call.run = (end - start).min(timeout) as u32;
+        let (env, at) = (call.env, start + u64::from(call.run));
         self.queue.push_complete(at, env, inv);
     }
 

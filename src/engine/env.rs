@@ -54,10 +54,12 @@ pub(super) struct Placement {
 #[repr(align(64))]
 pub(super) struct Invocation {
     pub caller: Caller,
-    /// INIT time of this invocation (0 when warm), µs.
-    pub init: u64,
-    /// Time spent in the handler (duration, or the timeout), µs.
-    pub run: u64,
+    /// INIT time of this invocation (0 when warm), µs; at most the 10 s on-demand INIT limit,
+    /// so it fits 32 bits.
+    pub init: u32,
+    /// Time spent in the handler (duration, or the timeout), µs; at most the longest
+    /// function timeout (900 s), so it fits 32 bits.
+    pub run: u32,
     /// When the environment's maximum lifetime ends.
     pub retire_at: u64,
     pub env: u32,
@@ -69,7 +71,8 @@ pub(super) struct Invocation {
     pub connected: bool,
 }
 
-// One cache line: the dependency flag took a byte of the padding.
+// One cache line: INIT and run time in 32 bits leave room for the async event's arrival
+// number and the dependency flag.
 const _: () = assert!(std::mem::size_of::<Invocation>() == 64);
 
 /// INIT of an on-demand environment is limited to 10 s; past it, Lambda runs INIT again inside
@@ -179,10 +182,11 @@ impl<R: Recorder> Sim<'_, R> {
             self.unreserved_busy.inc(now, warmup);
         }
         let caller = self.gateway_watch(caller, init + run, cold);
+        debug_assert!(init <= u64::from(u32::MAX) && run <= u64::from(u32::MAX));
         let inv = self.invocations.insert(Invocation {
             caller,
-            init,
-            run,
+            init: init as u32,
+            run: run as u32,
             retire_at,
             env: id,
             func: f as u32,
@@ -225,16 +229,17 @@ impl<R: Recorder> Sim<'_, R> {
         // A SnapStart cold start bills its hooks, not the snapshot restore, and runs no INIT
         // (model::SnapStart).
         let snapstart = fm.snapstart_billed_us().filter(|_| ondemand_cold);
+        let (init, run) = (u64::from(call.init), u64::from(call.run));
         let billed_us = if let Some(hooks) = snapstart {
-            call.run + hooks
+            run + hooks
         } else if ondemand_cold && self.m.pricing.bill_init {
-            call.init + call.run
+            init + run
         } else {
-            call.run
+            run
         };
         let billed_ms = billed_us.div_ceil(1000);
         let init_ms = if ondemand_cold && snapstart.is_none() {
-            (call.init + call.run).div_ceil(1000) - call.run.div_ceil(1000)
+            (init + run).div_ceil(1000) - run.div_ceil(1000)
         } else {
             0
         };
@@ -243,7 +248,7 @@ impl<R: Recorder> Sim<'_, R> {
         }
         // CloudWatch `Duration`: handler time, INIT excluded.
         fs.bucket_counts.durations += 1;
-        fs.bucket_counts.duration_sum_us += call.run;
+        fs.bucket_counts.duration_sum_us += run;
         if call.caller.arrival() >= warmup {
             if call.outcome != Outcome::Success {
                 fs.totals.errors += 1;

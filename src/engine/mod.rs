@@ -199,6 +199,13 @@ enum Timer {
     SyncDrain(u32, u32),
     /// An async event's next attempt.
     Async(AsyncEvent),
+    /// The head of a source's chain of pure async events is due (asynq::Chain).
+    AsyncChain {
+        /// The async traffic source.
+        source: u32,
+        /// Throttle count of the chain, or `asynq::EXPIRE`.
+        chain: u16,
+    },
     /// The SQS mapping's once-a-second scaling decision (source).
     SqsTick(u32),
     /// The SQS batching window of a source ended.
@@ -417,7 +424,10 @@ impl<'m, R: Recorder> Sim<'m, R> {
                         rng_stream(seed, &s.name, purpose::RETRY),
                         rng_stream(seed, &s.name, purpose::CLIENTS),
                     )),
-                    InvocationModel::Async => SourceKind::Async(asynq::Queue::default()),
+                    InvocationModel::Async => SourceKind::Async(asynq::Queue::new(sqs::Fifo::new(
+                        ArrivalGen::new(s.profile.clone(), s.arrivals, m.duration),
+                        rng_stream(seed, &s.name, purpose::ARRIVALS),
+                    ))),
                     InvocationModel::Sqs => SourceKind::Sqs(sqs::Mapping::new(
                         &s.sqs,
                         rng_stream(seed, &s.name, purpose::RECORDS),
@@ -548,6 +558,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             } => self.sync_retry(source, client, arrival, attempt),
             Timer::SyncDrain(s, c) => self.sync_drain(s, c),
             Timer::Async(e) => self.async_timer(e),
+            Timer::AsyncChain { source, chain } => self.async_chain(source, chain),
             Timer::SqsTick(s) => self.sqs_tick(s),
             Timer::SqsWindow(s) => self.sqs_pump(s),
             Timer::SqsWake(s) => self.sqs_wake(s),
@@ -605,7 +616,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             InvocationModel::Sync => self.sync_arrival(i),
             InvocationModel::Async => {
                 self.funcs[f].bucket_counts.async_received += 1;
-                self.async_try(AsyncEvent::new(i, self.now))
+                self.async_arrival(i)
             }
             InvocationModel::Sqs => self.sqs_arrival(i),
             InvocationModel::Stream => self.stream_arrival(i),
@@ -658,12 +669,12 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     in_flight[f] += fleet.waiting().filter(|&a| a >= warmup).count() as u64
                 }
                 SourceKind::Sqs(q) => in_flight[f] += q.visible_from(warmup),
+                SourceKind::Async(q) => in_flight[f] += q.counted_from_warmup(),
                 SourceKind::Stream(st) => {
                     for lane in &st.lanes {
                         in_flight[f] += counted(&mut lane.queue.iter());
                     }
                 }
-                _ => {}
             }
         }
         in_flight

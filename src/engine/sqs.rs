@@ -43,6 +43,7 @@ pub const THROTTLE_PAUSE: Micros = Micros::SECOND;
 
 /// The consumer cursor over a source's arrivals: regenerates, in order, the arrival times the
 /// engine's producer generated (same generator, same stream, same clamp to the previous time).
+#[derive(Clone)]
 pub(super) struct Fifo {
     gen: ArrivalGen,
     rng: Rng,
@@ -56,7 +57,8 @@ impl Fifo {
         Fifo { gen, rng, prev: 0 }
     }
 
-    fn next(&mut self) -> u64 {
+    /// The next arrival time, µs.
+    pub(super) fn next(&mut self) -> u64 {
         // The engine clamps each arrival to the one before it (engine::Sim::arrival).
         let t = self
             .gen

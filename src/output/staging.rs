@@ -31,11 +31,30 @@ const FILES: [&str; 9] = [
     "dependencies.csv",
 ];
 
-/// Whether `name` is a file `lambdasim run` writes (or its temporary file): only these are
+/// Files `sweep`, `merge` and `compare` write besides their charts (compare-*.png, and the
+/// sweep's `charts` folder: [`KNOWN_DIR`]). The same staging keeps their outputs whole.
+const SWEEP_COMPARE_FILES: [&str; 5] = [
+    "results.csv",
+    "manifest.json",
+    "results_summary.csv",
+    "find.json",
+    "compare.csv",
+];
+
+/// The folder of sweep charts: a known output whose PNG and SVG files are outputs.
+pub const KNOWN_DIR: &str = "charts";
+
+/// Whether `name` is a file `lambdasim run` (or `sweep`, `merge`, `compare`) writes (or its temporary file): only these are
 /// ever removed from an output folder.
 pub fn is_known_output(name: &str) -> bool {
     let base = temp_base(name).unwrap_or(name);
     if FILES.contains(&base) || base == ".lambdasim-write-test" {
+        return true;
+    }
+    if SWEEP_COMPARE_FILES.contains(&base) {
+        return true;
+    }
+    if base.starts_with("compare-") && base.ends_with(".png") {
         return true;
     }
     let chart = |stem: &str| {
@@ -49,11 +68,23 @@ pub fn is_known_output(name: &str) -> bool {
     }
 }
 
-/// `name` of a temporary file `.name.tmpPID` written by [`super::write_atomic`].
+/// `name` of a temporary file `.name.tmpPID` written by [`super::write_atomic`], or
+/// `.tmpPID-name` written by the chart toolkit's PNG writer.
 fn temp_base(name: &str) -> Option<&str> {
+    temp_of(name).map(|(base, _)| base)
+}
+
+/// (`name`, pid) of a temporary file of either form (see [`temp_base`]).
+fn temp_of(name: &str) -> Option<(&str, u32)> {
     let rest = name.strip_prefix('.')?;
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if let Some((pid, base)) = rest.strip_prefix("tmp").and_then(|r| r.split_once('-')) {
+        if digits(pid) {
+            return Some((base, pid.parse().ok()?));
+        }
+    }
     let (base, pid) = rest.rsplit_once(".tmp")?;
-    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(base)
+    digits(pid).then_some((base, pid.parse().ok()?))
 }
 
 /// Whether process `pid` is alive. Where that cannot be told (no `/proc`), a lock counts as
@@ -159,7 +190,8 @@ impl Staging {
                 let e = e.map_err(|e| io_err("cannot read", t, e))?;
                 let name = e.file_name().to_string_lossy().into_owned();
                 let is_file = e.file_type().is_ok_and(|f| f.is_file());
-                if !(is_file && is_known_output(&name)) {
+                let known_dir = name == KNOWN_DIR && self.tmp.join(KNOWN_DIR).is_dir();
+                if !(is_file && is_known_output(&name)) && !known_dir {
                     let to = self.tmp.join(e.file_name());
                     std::fs::rename(e.path(), &to)
                         .map_err(|err| io_err("cannot move", &e.path(), err))?;
@@ -218,8 +250,8 @@ impl Staging {
         if let Ok(entries) = std::fs::read_dir(&self.target) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = n.rsplit_once(".tmp").and_then(|(_, p)| p.parse().ok()) {
-                    if temp_base(&n).is_some() && is_known_output(&n) && !alive(pid) {
+                if let Some((_, pid)) = temp_of(&n) {
+                    if is_known_output(&n) && !alive(pid) {
                         let _ = std::fs::remove_file(e.path());
                     }
                 }
@@ -237,6 +269,12 @@ impl Staging {
             let n = e.file_name().to_string_lossy().into_owned();
             if e.file_type().is_ok_and(|f| f.is_file()) && is_known_output(&n) {
                 continue;
+            }
+            if n == KNOWN_DIR && e.file_type().is_ok_and(|f| f.is_dir()) {
+                remove_outputs(&e.path());
+                if !e.path().exists() {
+                    continue;
+                }
             }
             std::fs::create_dir_all(&self.target)
                 .map_err(|err| io_err("cannot create output folder", &self.target, err))?;
@@ -276,6 +314,8 @@ fn remove_outputs(dir: &Path) {
             let n = e.file_name().to_string_lossy().into_owned();
             if e.file_type().is_ok_and(|f| f.is_file()) && is_known_output(&n) {
                 let _ = std::fs::remove_file(e.path());
+            } else if n == KNOWN_DIR && e.file_type().is_ok_and(|f| f.is_dir()) {
+                remove_outputs(&e.path());
             }
         }
     }
@@ -340,6 +380,9 @@ mod tests {
             "queues.svg",
             "scaling.gif",
             ".timeseries.csv.tmp4242",
+            ".tmp17227-throttles.png",
+            "results.csv",
+            "compare-api-Invocations.png",
             ".lambdasim-write-test",
         ] {
             assert!(is_known_output(n), "{n}");
@@ -349,6 +392,8 @@ mod tests {
             "throttles.jpg",
             "my.png",
             ".timeseries.csv.tmpx",
+            ".tmp12-my.png",
+            ".tmpx-throttles.png",
             "summary",
         ] {
             assert!(!is_known_output(n), "{n}");

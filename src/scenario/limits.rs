@@ -152,6 +152,12 @@ pub const MAX_DEPENDENCIES: usize = 1000;
 /// docs/platform.md "Downstream limits").
 pub const MAX_POOL_TIMEOUT: Micros = Micros::from_secs(900);
 
+/// Most time-series rows a run with charts keeps in memory for them: (functions + the account
+/// row) x the buckets kept per series (at most `output::timeseries::CHART_POINTS`, longer runs
+/// are coarsened). About 0.4 kB each, so this caps chart data near 1 GB; `--no-charts` keeps
+/// none.
+pub const MAX_CHART_ROWS: u64 = 2_500_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

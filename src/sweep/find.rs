@@ -301,7 +301,8 @@ pub(super) fn run(
         }
     }
     let out_dir = opts.out.clone().unwrap_or_else(|| default_out(sweep));
-    prepare_dir(&out_dir)?;
+    // Whole or absent: written into a staging folder swapped in at the end (output::staging).
+    let staging = crate::output::staging::Staging::begin(&out_dir)?;
 
     let t = t_quantile(find.confidence, replications as usize - 1);
     let mut probes: Vec<Probe> = Vec::new();
@@ -437,11 +438,12 @@ pub(super) fn run(
         content_hash: super::shards::content_hash(sweep)?,
         rows,
     };
-    super::results::write_outputs_with(&results, &out_dir, opts.charts, Some(&outcome))?;
+    super::results::write_outputs_with(&results, staging.dir(), opts.charts, Some(&outcome))?;
     write_atomic(
-        &out_dir.join("find.json"),
+        &staging.dir().join("find.json"),
         find_json(&outcome, &results).as_bytes(),
     )?;
+    staging.commit()?;
     Ok(SweepReport {
         out_dir,
         points: outcome.probes.len(),

@@ -24,7 +24,7 @@ pub mod shards;
 mod table;
 
 use crate::error::{Error, KeyPath};
-use crate::output::{prepare_dir, write_atomic};
+use crate::output::write_atomic;
 use crate::rng::replication_seed;
 use crate::run::load_model;
 use crate::run::simulate;

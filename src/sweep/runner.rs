@@ -192,7 +192,8 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         .out
         .clone()
         .unwrap_or_else(|| super::find::default_out(&sweep));
-    prepare_dir(&out_dir)?;
+    // Whole or absent: written into a staging folder swapped in at the end (output::staging).
+    let staging = crate::output::staging::Staging::begin(&out_dir)?;
 
     let tasks: Vec<(usize, u64, Result<u64, String>)> = checked
         .iter()
@@ -262,7 +263,8 @@ pub fn run(opts: &SweepOptions) -> Result<SweepReport, Error> {
         content_hash: super::shards::content_hash(&sweep)?,
         rows,
     };
-    write_outputs(&results, &out_dir, opts.charts)?;
+    write_outputs(&results, staging.dir(), opts.charts)?;
+    staging.commit()?;
     Ok(SweepReport {
         out_dir,
         points: checked.len(),

@@ -310,8 +310,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: bool) -> Result<SweepReport, 
         content_hash: first.content_hash.clone(),
         rows,
     };
-    prepare_dir(out)?;
-    write_outputs(&results, out, charts)?;
+    // Whole or absent: written into a staging folder swapped in at the end (output::staging).
+    let staging = crate::output::staging::Staging::begin(out)?;
+    write_outputs(&results, staging.dir(), charts)?;
+    staging.commit()?;
     let mut failed: Vec<(usize, String)> = results
         .rows
         .iter()
