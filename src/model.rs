@@ -131,6 +131,8 @@ pub struct Model {
     pub sources: Vec<SourceModel>,
     /// Prices.
     pub pricing: Pricing,
+    /// Lambda Managed Instances: capacity providers and the functions on them.
+    pub capacity: crate::scenario::capacity::Capacity,
 }
 
 impl Model {
@@ -267,6 +269,7 @@ impl Model {
             functions,
             sources,
             pricing: s.pricing.clone(),
+            capacity: crate::scenario::capacity::Capacity::build(s),
         })
     }
 

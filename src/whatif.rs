@@ -55,6 +55,8 @@ pub struct Variant {
     pub throttle_ratio: f64,
     /// `cost_usd` per million succeeded requests (null when none succeeded).
     pub cost_per_million_succeeded_usd: Option<f64>,
+    /// Which lever the variant pulls: "provisioned", "autoscaling", "snapstart" or "managed_instances".
+    pub lever: &'static str,
 }
 
 fn pct_change(from: f64, to: f64) -> String {
@@ -158,10 +160,12 @@ pub fn price_swap(model: &Model, f: usize, c: &Cost, invocations: u64, to: Archi
         window_s,
     )
     .total
+        + c.managed_instances
 }
 
-fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool) -> Variant {
+fn variant(s: &FunctionSummary, provisioned: u32, simulated: bool, lever: &'static str) -> Variant {
     Variant {
+        lever,
         provisioned_concurrency: provisioned,
         simulated,
         cost_usd: s.cost_usd.total,
@@ -208,9 +212,12 @@ fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
     let fm = &model.functions[f];
     let cap = fm.reserved.unwrap_or(model.account.unreserved_pool / 2);
     let mean = (mean.ceil().min(u32::MAX as f64) as u32).min(cap);
+    // A Managed Instances function is compared with the same traffic on default Lambda,
+    // on-demand (0) and provisioned.
+    let managed = model.capacity.functions.get(f).is_some_and(Option::is_some);
     let mut v: Vec<u32> = [0, mean]
         .into_iter()
-        .filter(|&n| n != fm.provisioned)
+        .filter(|&n| managed || n != fm.provisioned)
         .collect();
     v.dedup();
     v
@@ -232,6 +239,10 @@ fn jobs(model: &Model, mean: impl Fn(usize) -> f64) -> Vec<(usize, u32)> {
 fn simulate_variant(model: &Model, (f, n): (usize, u32)) -> Summary {
     let mut m = model.clone();
     m.functions[f].provisioned = n;
+    // On default Lambda: the function leaves its capacity provider (if it had one).
+    if let Some(c) = m.capacity.functions.get_mut(f) {
+        *c = None;
+    }
     simulate(&m, &mut NoRecorder).summary
 }
 
@@ -346,13 +357,19 @@ fn assemble(
             let (od, _, _) = rates(fm.architecture, &model.pricing);
             let gb = fm.memory_mb as f64 / 1024.0;
             let init = out.init_ms[f] as f64 / 1000.0 * gb * od;
-            let mut provisioned = vec![variant(s, fm.provisioned, false)];
+            let lever = if model.capacity.functions.get(f).is_some_and(Option::is_some) {
+                "managed_instances"
+            } else {
+                "provisioned"
+            };
+            let mut provisioned = vec![variant(s, fm.provisioned, false, lever)];
             for (&(jf, n), r) in jobs.iter().zip(results) {
                 if jf == f {
-                    provisioned.push(variant(&r.functions[f].1, n, true));
+                    provisioned.push(variant(&r.functions[f].1, n, true, "provisioned"));
                 }
             }
-            provisioned.sort_by_key(|v| v.provisioned_concurrency);
+            // This run first when it is on Managed Instances, then by provisioned count.
+            provisioned.sort_by_key(|v| (v.lever == "provisioned", v.provisioned_concurrency));
             let w = WhatIf {
                 architecture: arch_name(fm.architecture),
                 x86_64: price_swap(model, f, &s.cost_usd, s.invocations, Architecture::X86_64),

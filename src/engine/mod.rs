@@ -27,6 +27,7 @@ mod account;
 pub mod admission;
 mod asynq;
 mod env;
+mod managed;
 pub mod queue;
 mod slab;
 mod sqs;
@@ -200,6 +201,10 @@ enum Timer {
         /// The lane.
         lane: u32,
     },
+    /// A Managed Instances capacity provider's scaling decision (provider).
+    ManagedTick(u32),
+    /// Instance launches or environment starts of a capacity provider are due (provider).
+    ManagedReady(u32),
 }
 
 /// One message or record of an SQS queue or a stream.
@@ -241,6 +246,17 @@ pub struct RunResult {
     pub max_live_environments: usize,
     /// Events the loop processed.
     pub events: u64,
+    /// Lambda Managed Instances: per capacity provider (scenario order).
+    pub providers: Vec<ProviderResult>,
+}
+
+/// What a run produced for one Lambda Managed Instances capacity provider.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderResult {
+    /// Time-weighted mean of instances billed (running or launching) over the summary window.
+    pub instances_mean: f64,
+    /// Most instances billed at once over the summary window.
+    pub instances_peak: u32,
 }
 
 /// What a run produced for one function.
@@ -269,6 +285,9 @@ pub struct FunctionResult {
     pub billed_provisioned_ms: u128,
     /// Billed ms that INIT of on-demand cold starts adds, billed or not (for what-ifs).
     pub init_ms: u128,
+    /// Managed Instances: most invocations one environment of the function held at once
+    /// (0 for other functions).
+    pub managed_peak_slots: u32,
 }
 
 /// The simulation of one model: its state and event loop, writing rows to a recorder.
@@ -307,6 +326,8 @@ pub struct Sim<'m, R: Recorder> {
     queued_sources: bool,
     max_live: usize,
     events: u64,
+    /// Lambda Managed Instances state (empty without capacity providers).
+    managed: managed::Managed,
 }
 
 impl<'m, R: Recorder> Sim<'m, R> {
@@ -410,12 +431,14 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 .any(|s| s.invocation != InvocationModel::Sync),
             max_live: 0,
             events: 0,
+            managed: managed::Managed::new(m),
         }
     }
 
     /// Runs the model to its end.
     pub fn run(mut self) -> RunResult {
         self.create_provisioned();
+        self.managed_start();
         for i in 0..self.sources.len() {
             let s = &mut self.sources[i];
             if let Some(t) = s.gen.next(&mut s.rng) {
@@ -489,6 +512,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             Timer::SqsReturn(b) => self.sqs_return(b),
             Timer::StreamRetry(b) => self.stream_try(b),
             Timer::StreamPoll { source, lane } => self.stream_poll(source, lane),
+            Timer::ManagedTick(p) => self.managed_tick(p as usize),
+            Timer::ManagedReady(p) => self.managed_ready(p as usize),
         }
     }
 
@@ -597,6 +622,21 @@ impl<'m, R: Recorder> Sim<'m, R> {
         let warmup = self.warmup;
         let in_flight = self.in_flight();
         let account_mean = self.account_busy.window_mean(now, warmup);
+        let providers = self
+            .managed
+            .providers
+            .iter_mut()
+            .map(|p| ProviderResult {
+                instances_mean: p.billed.window_mean(now, warmup),
+                instances_peak: p.billed.peak,
+            })
+            .collect();
+        let peak_slots: Vec<u32> = self
+            .managed
+            .funcs
+            .iter()
+            .map(|f| f.as_ref().map_or(0, |f| f.peak_slots))
+            .collect();
         let functions = self
             .funcs
             .into_iter()
@@ -622,6 +662,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     billed_ondemand_ms: fs.billed_ondemand_ms,
                     billed_provisioned_ms: fs.billed_provisioned_ms,
                     init_ms: fs.init_ms,
+                    managed_peak_slots: peak_slots[i],
                 }
             })
             .collect();
@@ -631,6 +672,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             account_mean,
             max_live_environments: self.max_live,
             events: self.events,
+            providers,
         }
     }
 }

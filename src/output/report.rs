@@ -2,7 +2,6 @@
 //! summary table per function, the `explain` narration, the SVG charts inline and the resolved
 //! scenario (collapsed), so a shared report can be read on its own and its run reproduced.
 
-use super::summary::ROWS;
 use crate::scenario::Scenario;
 use crate::stats::summary::FunctionSummary;
 use crate::stats::Summary;
@@ -62,7 +61,7 @@ pub fn summary_table(s: &Summary) -> String {
         let _ = write!(out, "<th>{}</th>", escape(name));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for (label, get) in ROWS {
+    for (label, get) in super::summary::rows_for(s) {
         let _ = write!(out, "<tr><th>{}</th>", escape(label));
         for (_, f) in &cols {
             let _ = write!(out, "<td>{}</td>", escape(&get(f)));

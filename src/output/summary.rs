@@ -75,7 +75,16 @@ pub const ROWS: &[Row] = &[
             .map_or("not drained".to_string(), |s| format!("{s:.0}"))
     }),
     ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
+    ("throttles: capacity", |f| f.throttles.capacity.to_string()),
 ];
+
+/// The rows shown for summary `s`: `throttles: capacity` only when the scenario has a Lambda
+/// Managed Instances capacity provider.
+pub fn rows_for(s: &Summary) -> impl Iterator<Item = &'static Row> {
+    let managed = !s.capacity_providers.is_empty();
+    ROWS.iter()
+        .filter(move |r| managed || r.0 != "throttles: capacity")
+}
 
 /// The summary as pretty-printed JSON (summary.json).
 pub fn to_json(s: &Summary) -> String {
@@ -121,10 +130,20 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                 }
             )];
             let base = w.provisioned.iter().find(|v| !v.simulated);
+            let managed = base.is_some_and(|b| b.lever == "managed_instances");
             for v in &w.provisioned {
+                let label = if v.lever == "provisioned" {
+                    format!("provisioned {:>4}", v.provisioned_concurrency)
+                } else {
+                    v.lever.to_string()
+                };
+                let how = match (v.simulated, managed) {
+                    (false, _) => " (this run)",
+                    (true, false) => " (re-simulated, same seed)",
+                    (true, true) => " (default Lambda, re-simulated, same seed)",
+                };
                 lines.push(format!(
-                    "provisioned {:>4}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
-                    v.provisioned_concurrency,
+                    "{label}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
                     v.cost_usd,
                     v.cost_per_million_succeeded_usd
                         .map_or("-".to_string(), |c| format!("{c:.2}")),
@@ -139,7 +158,7 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                     v.latency_p99_ms,
                     v.cold_starts,
                     100.0 * v.utilization_mean,
-                    if v.simulated { " (re-simulated, same seed)" } else { " (this run)" }
+                    how
                 ));
                 if let (Some(b), true) = (base, v.simulated) {
                     lines.push(format!("  -> {}", crate::whatif::verdict(b, v)));
@@ -178,7 +197,7 @@ pub fn to_table(s: &Summary) -> String {
     if s.functions.len() > 1 {
         cols.push(("account", &s.account));
     }
-    let rows = ROWS;
+    let rows: Vec<&Row> = rows_for(s).collect();
     let label_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let cells: Vec<Vec<String>> = rows
         .iter()

@@ -353,6 +353,7 @@ pub fn validate(s: &Scenario) -> R {
             }
         }
     }
+    super::capacity::validate(s)?;
     if expected_requests > MAX_REQUESTS {
         return fail(
             k("traffic"),

@@ -16,6 +16,8 @@ pub struct Throttles {
     pub reserved: u64,
     /// Account requests-per-second limit reached.
     pub rate: u64,
+    /// Lambda Managed Instances: every environment's slots taken.
+    pub capacity: u64,
 }
 
 /// Mean and percentiles of a distribution, ms.
@@ -79,6 +81,31 @@ pub struct Cost {
     pub provisioned: f64,
     /// Everything together.
     pub total: f64,
+    /// Lambda Managed Instances: the function's share of its capacity provider's EC2
+    /// instance-hours and management fee (absent for other functions).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub managed_instances: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// One Lambda Managed Instances capacity provider over the summary window.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ProviderSummary {
+    /// The provider's name.
+    pub name: String,
+    /// Time-weighted mean of instances running or launching.
+    pub instances_mean: f64,
+    /// Most instances at once.
+    pub instances_peak: u32,
+    /// Instance-hours billed.
+    pub instance_hours: f64,
+    /// EC2 on-demand price of those instance-hours, USD.
+    pub ec2_usd: f64,
+    /// Compute management fee on them, USD.
+    pub management_fee_usd: f64,
 }
 
 /// Totals of one function, or of the account.
@@ -151,6 +178,9 @@ pub struct Summary {
     /// In scenario order.
     #[serde(serialize_with = "as_map")]
     pub functions: Vec<(String, FunctionSummary)>,
+    /// Lambda Managed Instances capacity providers (absent without any).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<ProviderSummary>,
 }
 
 fn as_map<S: Serializer>(v: &[(String, FunctionSummary)], s: S) -> Result<S::Ok, S::Error> {

@@ -14,15 +14,19 @@ pub enum ThrottleReason {
     Reserved = 2,
     /// Requests-per-second limit of the account.
     Rate = 3,
+    /// Lambda Managed Instances: every slot of every execution environment is taken and
+    /// capacity has not caught up.
+    Capacity = 5,
 }
 
 impl ThrottleReason {
     /// Every reason, in the order of their counter indices.
-    pub const ALL: [ThrottleReason; 4] = [
+    pub const ALL: [ThrottleReason; 5] = [
         ThrottleReason::Burst,
         ThrottleReason::Account,
         ThrottleReason::Reserved,
         ThrottleReason::Rate,
+        ThrottleReason::Capacity,
     ];
     /// The reason's name as written in outputs.
     pub fn name(self) -> &'static str {
@@ -31,13 +35,14 @@ impl ThrottleReason {
             ThrottleReason::Account => "account",
             ThrottleReason::Reserved => "reserved",
             ThrottleReason::Rate => "rate",
+            ThrottleReason::Capacity => "capacity",
         }
     }
 }
 
 /// Throttled attempts per reason.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ThrottleCounts([u64; 4]);
+pub struct ThrottleCounts([u64; 6]);
 
 impl ThrottleCounts {
     /// `n` throttles of one reason, none of the others.
@@ -48,7 +53,9 @@ impl ThrottleCounts {
     }
     /// (reason, count) in the order of [`ThrottleReason::ALL`].
     pub fn iter(&self) -> impl Iterator<Item = (ThrottleReason, u64)> + '_ {
-        ThrottleReason::ALL.into_iter().zip(self.0)
+        ThrottleReason::ALL
+            .into_iter()
+            .map(|r| (r, self.0[r as usize]))
     }
     /// Throttles of every reason together.
     pub fn total(&self) -> u64 {

@@ -13,13 +13,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// The stacked layers, bottom first: each layer's top is the sum of it and those below.
-const LAYERS: [Series; 6] = [
+const LAYERS: [Series; 7] = [
     Series::Succeeded,
     Series::Errors,
     Series::Throttled(ThrottleReason::Burst),
     Series::Throttled(ThrottleReason::Account),
     Series::Throttled(ThrottleReason::Reserved),
     Series::Throttled(ThrottleReason::Rate),
+    Series::Throttled(ThrottleReason::Capacity),
 ];
 
 /// The count of one layer in a row.
@@ -41,7 +42,7 @@ pub struct LoadPanel {
     pub counted: Counted,
     /// Tops of the stacked layers, bottom first: succeeded, errors and timeouts, throttled by
     /// burst, account, reserved and rate.
-    pub stacks: [Points; 6],
+    pub stacks: [Points; 7],
     /// New requests per second (messages or records for SQS and streams).
     pub offered: Points,
     /// Retries per second (in the unit of invocations: SQS and stream retries are batches).
@@ -78,7 +79,7 @@ impl ChartData {
 
     /// Whether each layer of [`LAYERS`] has any count in the first panel (the account, or the
     /// only function): layers without one are neither drawn nor listed.
-    fn layers_present(&self) -> [bool; 6] {
+    fn layers_present(&self) -> [bool; 7] {
         let panels = self.panels();
         std::array::from_fn(|k| {
             panels
@@ -154,7 +155,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         };
         let top = |pts: &Points| pts.iter().map(|q| q.1).fold(0.0, f64::max);
         let y_max = nice_max(
-            top(&p.stacks[5])
+            top(&p.stacks[LAYERS.len() - 1])
                 .max(top(&p.retries))
                 .max(top(&p.offered) / per),
         );

@@ -40,7 +40,7 @@ pub(crate) enum Series {
 }
 
 /// The one table of series labels and colours: (series, legend label, colour).
-pub(crate) const SERIES: [(Series, &str, RGBColor); 11] = [
+pub(crate) const SERIES: [(Series, &str, RGBColor); 12] = [
     (
         Series::Succeeded,
         "invocations: succeeded",
@@ -80,6 +80,11 @@ pub(crate) const SERIES: [(Series, &str, RGBColor); 11] = [
     (Series::Percentile(0), "p50", RGBColor(40, 40, 40)),
     (Series::Percentile(1), "p90", RGBColor(255, 127, 14)),
     (Series::Percentile(2), "p99", RGBColor(214, 39, 40)),
+    (
+        Series::Throttled(ThrottleReason::Capacity),
+        "throttled: capacity (Managed Instances)",
+        RGBColor(23, 190, 207),
+    ),
 ];
 
 impl Series {
