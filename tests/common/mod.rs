@@ -19,7 +19,11 @@ pub fn assert_conserved(name: &str, f: &FunctionSummary) {
     );
     assert_eq!(
         f.throttles.total,
-        f.throttles.burst + f.throttles.account + f.throttles.reserved + f.throttles.rate,
+        f.throttles.burst
+            + f.throttles.account
+            + f.throttles.reserved
+            + f.throttles.rate
+            + f.throttles.capacity,
         "{name}: throttle reasons"
     );
     assert!(
