@@ -37,7 +37,11 @@ pub fn is_known_output(name: &str) -> bool {
     if FILES.contains(&base) || base == ".lambdasim-write-test" {
         return true;
     }
-    let chart = |stem: &str| super::charts::NAMES.contains(&stem) || stem == super::charts::QUEUES;
+    let chart = |stem: &str| {
+        super::charts::NAMES.contains(&stem)
+            || stem == super::charts::QUEUES
+            || stem == super::charts::MANAGED
+    };
     match base.rsplit_once('.') {
         Some((stem, "png" | "svg")) => chart(stem),
         _ => false,
