@@ -95,7 +95,21 @@ pub fn price(
         provisioned,
         total: requests + compute + provisioned,
         snapstart: 0.0,
+        managed_instances: 0.0,
     }
+}
+
+/// Lambda Managed Instances: (EC2 price, management fee) of `instance_hours` of provider
+/// `p`'s instances. Requests are priced per function as on default Lambda; there is no
+/// duration charge. Source: <https://aws.amazon.com/lambda/pricing/> (Lambda Managed
+/// Instances: EC2 instance price, a compute management fee of 15 % of it, $0.20 per million
+/// requests).
+pub fn managed_instances(
+    p: &crate::scenario::capacity::ProviderModel,
+    instance_hours: f64,
+) -> (f64, f64) {
+    let ec2 = instance_hours * p.price_per_hour;
+    (ec2, ec2 * p.management_fee)
 }
 
 #[cfg(test)]

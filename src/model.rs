@@ -201,6 +201,8 @@ pub struct Model {
     pub gateways: Vec<crate::scenario::GatewaySpec>,
     /// Downstream limits (`[[dependencies]]`) and which functions use them.
     pub dependencies: crate::scenario::dependencies::DependencyTable,
+    /// Lambda Managed Instances: capacity providers and the functions on them.
+    pub capacity: crate::scenario::capacity::Capacity,
 }
 
 impl Model {
@@ -379,6 +381,7 @@ impl Model {
             pricing: s.pricing.clone(),
             gateways,
             dependencies: crate::scenario::dependencies::DependencyTable::build(s),
+            capacity: crate::scenario::capacity::Capacity::build(s),
         })
     }
 

@@ -270,3 +270,107 @@ pub mod prices {
     /// USD per GB restored from a SnapStart snapshot (Python, .NET; same source).
     pub const SNAPSTART_RESTORE_GB: f64 = 0.0001397998;
 }
+
+/// Lambda Managed Instances: the documented numbers and the instance types lambdasim knows.
+///
+/// Sources (Lambda developer guide, Managed Instances pages):
+/// - scaling: <https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-scaling.html>
+///   (three instances and three execution environments at the start; traffic more than doubling
+///   within 5 minutes may be throttled; functions of at least 2 GB and 1 vCPU; up to 64
+///   concurrent requests per vCPU);
+/// - API: <https://docs.aws.amazon.com/lambda/latest/api/API_CapacityProviderScalingConfig.html>
+///   (MaxVCpuCount 2..15,000) and
+///   <https://docs.aws.amazon.com/lambda/latest/api/API_LambdaManagedInstancesCapacityProviderConfig.html>
+///   (ExecutionEnvironmentMemoryGiBPerVCpu 2.0..8.0, PerExecutionEnvironmentMaxConcurrency
+///   1..1600);
+/// - pricing: <https://aws.amazon.com/lambda/pricing/> (EC2 on-demand instance price, a 15 %
+///   compute management fee on it, $0.20 per million requests, no duration charge).
+pub mod managed {
+    /// Instances a capacity provider starts with (AZ resiliency).
+    pub const START_INSTANCES: u32 = 3;
+    /// Execution environments a function starts with before it is ACTIVE.
+    pub const START_ENVIRONMENTS: u32 = 3;
+    /// Smallest function memory on Managed Instances, MB (2 GB).
+    pub const MIN_MEMORY_MB: u32 = 2048;
+    /// Most concurrent requests per vCPU of an environment.
+    pub const MAX_CONCURRENCY_PER_VCPU: u32 = 64;
+    /// PerExecutionEnvironmentMaxConcurrency bounds.
+    pub const MAX_CONCURRENCY: u32 = 1600;
+    /// ExecutionEnvironmentMemoryGiBPerVCpu bounds.
+    pub const MEMORY_GIB_PER_VCPU: (f64, f64) = (2.0, 8.0);
+    /// MaxVCpuCount bounds.
+    pub const MAX_VCPU_COUNT: (u32, u32) = (2, 15_000);
+    /// Compute management fee, a share of the EC2 on-demand instance price.
+    pub const MANAGEMENT_FEE: f64 = 0.15;
+    /// Traffic growth the documentation says scaling absorbs without throttles: 2x ...
+    pub const DOUBLING_FACTOR: f64 = 2.0;
+    /// ... within 5 minutes.
+    pub const DOUBLING_WINDOW_S: u64 = 300;
+
+    /// An EC2 instance type a capacity provider may run.
+    pub struct InstanceType {
+        /// EC2 name, e.g. m7i.xlarge.
+        pub name: &'static str,
+        /// vCPUs.
+        pub vcpus: u32,
+        /// Memory, GiB.
+        pub memory_gib: u32,
+        /// us-east-1 Linux on-demand price per hour, USD
+        /// (<https://aws.amazon.com/ec2/pricing/on-demand/>).
+        pub price_per_hour: f64,
+        /// arm64 (Graviton) or x86_64.
+        pub arm64: bool,
+    }
+
+    /// The instance types lambdasim knows (others: give `vcpus`, `memory_gib` and
+    /// `instance_price_per_hour`).
+    pub const INSTANCE_TYPES: &[InstanceType] = &[
+        InstanceType {
+            name: "m7i.xlarge",
+            vcpus: 4,
+            memory_gib: 16,
+            price_per_hour: 0.2016,
+            arm64: false,
+        },
+        InstanceType {
+            name: "c7i.xlarge",
+            vcpus: 4,
+            memory_gib: 8,
+            price_per_hour: 0.1785,
+            arm64: false,
+        },
+        InstanceType {
+            name: "r7i.xlarge",
+            vcpus: 4,
+            memory_gib: 32,
+            price_per_hour: 0.2646,
+            arm64: false,
+        },
+        InstanceType {
+            name: "m7g.xlarge",
+            vcpus: 4,
+            memory_gib: 16,
+            price_per_hour: 0.1632,
+            arm64: true,
+        },
+        InstanceType {
+            name: "c7g.xlarge",
+            vcpus: 4,
+            memory_gib: 8,
+            price_per_hour: 0.1445,
+            arm64: true,
+        },
+        InstanceType {
+            name: "r7g.xlarge",
+            vcpus: 4,
+            memory_gib: 32,
+            price_per_hour: 0.2142,
+            arm64: true,
+        },
+    ];
+
+    /// The instance type named `name`.
+    pub fn instance_type(name: &str) -> Option<&'static InstanceType> {
+        INSTANCE_TYPES.iter().find(|t| t.name == name)
+    }
+}

@@ -159,6 +159,7 @@ fn function_summary(
             reserved: t.throttles[ThrottleReason::Reserved],
             rate: t.throttles[ThrottleReason::Rate],
             gateway: t.throttles[ThrottleReason::Gateway],
+            capacity: t.throttles[ThrottleReason::Capacity],
         },
         throttle_ratio: ratio(t.throttles_total(), t.attempts),
         cold_starts: t.cold_starts,
@@ -206,6 +207,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         billed_provisioned_ms: 0,
         init_ms: 0,
         provisioned_configured_mean: 0.0,
+        managed_peak_slots: 0,
     };
     let mut account_cost = crate::stats::summary::Cost::default();
     let mut prov_total = 0.0;
@@ -239,6 +241,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         acc.provisioned_busy_mean += fr.provisioned_busy_mean;
         prov_total += fr.provisioned_configured_mean;
     }
+    let capacity_providers = managed_costs(model, &r, window_s, &mut functions, &mut account_cost);
     let account = function_summary(&acc, account_cost, prov_total);
     let summary = Summary {
         scenario: model.name.clone(),
@@ -254,6 +257,7 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
             .map(|d| d.name.clone())
             .zip(r.dependencies)
             .collect(),
+        capacity_providers,
     };
     let init_ms = r.functions.iter().map(|f| f.init_ms).collect();
     let provisioned_configured = r
@@ -275,4 +279,52 @@ fn summarize(model: &Model, r: RunResult) -> RunOutput {
         max_live_environments: r.max_live_environments,
         events: r.events,
     }
+}
+
+/// Lambda Managed Instances: each provider's instance-hours priced (EC2 price plus management
+/// fee), shared among its functions in proportion to their invocations (equally when none
+/// ran) and added to their costs and the account's.
+fn managed_costs(
+    model: &Model,
+    r: &RunResult,
+    window_s: f64,
+    functions: &mut [(String, FunctionSummary)],
+    account: &mut crate::stats::summary::Cost,
+) -> Vec<crate::stats::summary::ProviderSummary> {
+    let c = &model.capacity;
+    c.providers
+        .iter()
+        .zip(&r.providers)
+        .enumerate()
+        .map(|(p, (pm, pr))| {
+            let hours = pr.instances_mean * window_s / 3600.0;
+            let (ec2, fee) = crate::cost::managed_instances(pm, hours);
+            let on: Vec<usize> = (0..functions.len())
+                .filter(|&f| c.functions[f].as_ref().is_some_and(|m| m.provider == p))
+                .collect();
+            let total: u64 = on.iter().map(|&f| functions[f].1.invocations).sum();
+            for &f in &on {
+                let share = if total > 0 {
+                    functions[f].1.invocations as f64 / total as f64
+                } else {
+                    1.0 / on.len() as f64
+                };
+                let cost = &mut functions[f].1.cost_usd;
+                cost.managed_instances += (ec2 + fee) * share;
+                cost.total += (ec2 + fee) * share;
+            }
+            if !on.is_empty() {
+                account.managed_instances += ec2 + fee;
+                account.total += ec2 + fee;
+            }
+            crate::stats::summary::ProviderSummary {
+                name: pm.name.clone(),
+                instances_mean: pr.instances_mean,
+                instances_peak: pr.instances_peak,
+                instance_hours: hours,
+                ec2_usd: ec2,
+                management_fee_usd: fee,
+            }
+        })
+        .collect()
 }

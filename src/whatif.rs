@@ -181,8 +181,9 @@ pub fn price_swap(
         window_s,
     )
     .total
-        // SnapStart's charges do not depend on the architecture.
+        // SnapStart's charges and Managed Instances' share do not depend on the architecture.
         + c.snapstart
+        + c.managed_instances
 }
 
 fn variant(
@@ -253,9 +254,12 @@ fn alternatives(model: &Model, f: usize, mean: f64) -> Vec<u32> {
         v.dedup();
         return v;
     }
+    // A Managed Instances function is compared with the same traffic on default Lambda,
+    // on-demand (0) and provisioned.
+    let managed = model.capacity.functions.get(f).is_some_and(Option::is_some);
     let mut v: Vec<u32> = [0, mean]
         .into_iter()
-        .filter(|&n| n != fm.provisioned)
+        .filter(|&n| managed || n != fm.provisioned)
         .collect();
     v.dedup();
     v
@@ -290,6 +294,10 @@ fn simulate_variant(model: &Model, (f, n, switch): Job) -> Summary {
     m.functions[f].provisioned_plan = Default::default();
     if switch {
         m.functions[f].snapstart_on = !m.functions[f].snapstart_on;
+    }
+    // On default Lambda: the function leaves its capacity provider (if it had one).
+    if let Some(c) = m.capacity.functions.get_mut(f) {
+        *c = None;
     }
     simulate(&m, &mut NoRecorder).summary
 }
@@ -413,7 +421,13 @@ fn assemble(
                 }
             };
             let on = fm.snapstart_on;
-            let mut this = variant(s, fm.provisioned, false, lever(on, fm.provisioned), on);
+            let managed = model.capacity.functions.get(f).is_some_and(Option::is_some);
+            let this_lever = if managed {
+                "managed_instances"
+            } else {
+                lever(on, fm.provisioned)
+            };
+            let mut this = variant(s, fm.provisioned, false, this_lever, on);
             let configured = out.provisioned_configured[f];
             if fm.provisioned_plan.varies() {
                 // This run's setting changed over time: named by its time-weighted mean.
@@ -429,7 +443,8 @@ fn assemble(
                     provisioned.push(variant(&r.functions[f].1, n, true, lever(on, n), on));
                 }
             }
-            provisioned.sort_by_key(|v| v.provisioned_concurrency);
+            // This run first when it is on Managed Instances, then by provisioned count.
+            provisioned.sort_by_key(|v| (v.lever == "provisioned", v.provisioned_concurrency));
             let w = WhatIf {
                 architecture: arch_name(fm.architecture),
                 x86_64: price_swap(

@@ -90,6 +90,7 @@ impl<R: Recorder> Sim<'_, R> {
             self.next_compact = end + 10_000_000;
         }
         let account_tokens = self.account_bucket.as_mut().map(|b| b.available(end));
+        let mut mi = self.managed.close_bucket(end, warmup, len);
         if !self.record {
             // Keep the time integrals and latency totals; nothing else is needed.
             for fs in &mut self.funcs {
@@ -212,7 +213,14 @@ impl<R: Recorder> Sim<'_, R> {
                 dropped: c.dropped,
                 queue_depth: self.gauges[i].0,
                 queue_oldest_age_ms: age_ms(self.gauges[i].1),
+                managed: false,
+                managed_instances: 0,
+                managed_environments: 0,
+                managed_in_flight_per_environment: 0.0,
+                managed_vcpu_utilization: 0.0,
             };
+            let mut row = row;
+            mi.fill(i, &mut row);
             fs.fold_bucket_latency();
             acc.merge_into_account(&row, fs.bucket.is_some());
             prov_total += conf_mean;
@@ -238,6 +246,7 @@ impl<R: Recorder> Sim<'_, R> {
             acc.scaling_tokens = t;
         }
         [acc.latency_p50_ms, acc.latency_p90_ms, acc.latency_p99_ms] = account_p;
+        mi.fill_account(&mut acc);
         self.rows.push(acc);
         self.rec.bucket(&self.rows);
     }

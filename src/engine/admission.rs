@@ -18,6 +18,8 @@ pub(super) enum Pool {
     Reserved(u32),
     /// The account's unreserved pool.
     Unreserved,
+    /// A Lambda Managed Instances capacity provider (its environments' slots, not the pools).
+    Managed,
 }
 
 impl<R: Recorder> Sim<'_, R> {
@@ -36,7 +38,12 @@ impl<R: Recorder> Sim<'_, R> {
         if counted {
             self.funcs[f].totals.attempts += 1;
         }
-        match self.admit(f) {
+        let admitted = if self.funcs[f].pool == Pool::Managed {
+            self.managed_admit(f)
+        } else {
+            self.admit(f)
+        };
+        match admitted {
             Ok(place) => {
                 self.start(f, place, caller, counted);
                 Ok(())
@@ -55,6 +62,21 @@ impl<R: Recorder> Sim<'_, R> {
         fs.bucket_counts.throttles[reason] += 1;
         if counted {
             fs.totals.throttles[reason] += 1;
+        }
+    }
+
+    /// Lambda Managed Instances: a free slot of an environment, never a cold start; none is a
+    /// `capacity` throttle (see [`super::managed`]).
+    fn managed_admit(&mut self, f: usize) -> Result<Placement, ThrottleReason> {
+        match self.managed_route(f) {
+            Some(env) => Ok(Placement {
+                env,
+                cold: false,
+                reset: false,
+                provisioned: false,
+                retire_at: u64::MAX,
+            }),
+            None => Err(ThrottleReason::Capacity),
         }
     }
 

@@ -145,7 +145,17 @@ impl<R: Recorder> Sim<'_, R> {
         } else {
             (init, 0)
         };
-        let busy = in_invoke + fm.at_memory(fm.duration.sample(&mut fs.rng_duration).0);
+        let mut busy = in_invoke + fm.at_memory(fm.duration.sample(&mut fs.rng_duration).0);
+        // Managed Instances: CPU sharing with the requests already on the environment.
+        let managed = fs.pool == Pool::Managed;
+        if managed {
+            let k = self.managed_stretch(f, id);
+            if k > 1.0 {
+                busy = (busy as f64 * k).round() as u64;
+            }
+        }
+        let fm = &self.m.functions[f];
+        let fs = &mut self.funcs[f];
         let (outcome, run) = if busy > fm.timeout.0 {
             (Outcome::Timeout, fm.timeout.0)
         } else if poisoned || (fm.error_rate > 0.0 && fs.rng_errors.random::<f64>() < fm.error_rate)
@@ -202,8 +212,11 @@ impl<R: Recorder> Sim<'_, R> {
             self.rec
                 .on_env(init_end, id, f as u32, EnvEvent::InitEnd, provisioned);
         }
-        self.rec
-            .on_env(init_end, id, f as u32, EnvEvent::BusyStart, provisioned);
+        // A Managed Instances environment is busy from its first invocation to its last.
+        if !managed || self.managed.slots[id as usize].in_flight == 1 {
+            self.rec
+                .on_env(init_end, id, f as u32, EnvEvent::BusyStart, provisioned);
+        }
         if self.deps_on && !self.m.dependencies.uses[f].is_empty() {
             self.deps_begin(inv, init);
         } else {
@@ -220,8 +233,11 @@ impl<R: Recorder> Sim<'_, R> {
         self.invocations.free(inv);
         let id = call.env;
         let f = call.func as usize;
-        self.rec
-            .on_env(now, id, call.func, EnvEvent::BusyEnd, call.provisioned);
+        let managed = self.funcs[f].pool == Pool::Managed;
+        if !managed || self.managed.slots[id as usize].in_flight == 1 {
+            self.rec
+                .on_env(now, id, call.func, EnvEvent::BusyEnd, call.provisioned);
+        }
         let fm = &self.m.functions[f];
         let fs = &mut self.funcs[f];
         // Billing: per ms, INIT of on-demand cold starts included (docs/platform.md "Prices").
@@ -256,6 +272,8 @@ impl<R: Recorder> Sim<'_, R> {
             fs.duration.record(billed_ms * 1000);
             if call.provisioned {
                 fs.billed_provisioned_ms += billed_ms as u128;
+            } else if managed {
+                // Managed Instances bill instances, not duration (docs/platform.md).
             } else {
                 fs.billed_ondemand_ms += billed_ms as u128;
             }
@@ -274,7 +292,9 @@ impl<R: Recorder> Sim<'_, R> {
         if unreserved && !call.provisioned {
             self.unreserved_busy.dec(now, warmup);
         }
-        if call.provisioned {
+        if managed {
+            self.managed_release(f, id);
+        } else if call.provisioned {
             // Provisioned environments are never reclaimed; after a timeout one is
             // re-initialized in the background (docs/platform.md "Concurrency limits"). One
             // beyond a lowered configuration goes instead (engine/provisioned.rs).

@@ -29,6 +29,7 @@ mod asynq;
 mod deps;
 mod env;
 mod gateway;
+mod managed;
 mod provisioned;
 pub mod queue;
 mod slab;
@@ -246,6 +247,10 @@ enum Timer {
     DepStart(u32),
     /// The oldest waiter of a dependency's pool may have run out of time (dependency).
     DepExpire(u32),
+    /// A Managed Instances capacity provider's scaling decision (provider).
+    ManagedTick(u32),
+    /// Instance launches or environment starts of a capacity provider are due (provider).
+    ManagedReady(u32),
 }
 
 /// One message or record of an SQS queue or a stream.
@@ -289,6 +294,17 @@ pub struct RunResult {
     pub events: u64,
     /// Per dependency (scenario order): its statistics over the summary window.
     pub dependencies: Vec<crate::stats::DependencySummary>,
+    /// Lambda Managed Instances: per capacity provider (scenario order).
+    pub providers: Vec<ProviderResult>,
+}
+
+/// What a run produced for one Lambda Managed Instances capacity provider.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderResult {
+    /// Time-weighted mean of instances billed (running or launching) over the summary window.
+    pub instances_mean: f64,
+    /// Most instances billed at once over the summary window.
+    pub instances_peak: u32,
 }
 
 /// What a run produced for one function.
@@ -320,6 +336,9 @@ pub struct FunctionResult {
     /// Time-weighted mean of the provisioned concurrency configured over the summary window
     /// (the constant setting when it does not change).
     pub provisioned_configured_mean: f64,
+    /// Managed Instances: most invocations one environment of the function held at once
+    /// (0 for other functions).
+    pub managed_peak_slots: u32,
 }
 
 /// The simulation of one model: its state and event loop, writing rows to a recorder.
@@ -366,6 +385,8 @@ pub struct Sim<'m, R: Recorder> {
     deps_on: bool,
     /// The dependencies' rows of the closing bucket (buffer reused).
     dep_rows: Vec<crate::stats::DependencyRow>,
+    /// Lambda Managed Instances state (empty without capacity providers).
+    managed: managed::Managed,
 }
 
 impl<'m, R: Recorder> Sim<'m, R> {
@@ -484,6 +505,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                 .collect(),
             deps_on: m.dependencies.any_used(),
             dep_rows: Vec::with_capacity(m.dependencies.deps.len()),
+            managed: managed::Managed::new(m),
         }
     }
 
@@ -491,6 +513,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
     pub fn run(mut self) -> RunResult {
         self.create_provisioned();
         self.start_provisioned_plans();
+        self.managed_start();
         for i in 0..self.sources.len() {
             let s = &mut self.sources[i];
             if let Some(t) = s.gen.next(&mut s.rng) {
@@ -577,6 +600,8 @@ impl<'m, R: Recorder> Sim<'m, R> {
             } => self.gateway_timeout(source, client, arrival, attempt, cold),
             Timer::DepStart(inv) => self.deps_acquire(inv, 0, self.now),
             Timer::DepExpire(d) => self.deps_timer(d),
+            Timer::ManagedTick(p) => self.managed_tick(p as usize),
+            Timer::ManagedReady(p) => self.managed_ready(p as usize),
         }
     }
 
@@ -693,6 +718,21 @@ impl<'m, R: Recorder> Sim<'m, R> {
             .iter_mut()
             .map(|d| d.summary(now, warmup))
             .collect();
+        let providers = self
+            .managed
+            .providers
+            .iter_mut()
+            .map(|p| ProviderResult {
+                instances_mean: p.billed.window_mean(now, warmup),
+                instances_peak: p.billed.peak,
+            })
+            .collect();
+        let peak_slots: Vec<u32> = self
+            .managed
+            .funcs
+            .iter()
+            .map(|f| f.as_ref().map_or(0, |f| f.peak_slots))
+            .collect();
         let functions = self
             .funcs
             .into_iter()
@@ -725,6 +765,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
                     } else {
                         prov as f64
                     },
+                    managed_peak_slots: peak_slots[i],
                 }
             })
             .collect();
@@ -735,6 +776,7 @@ impl<'m, R: Recorder> Sim<'m, R> {
             max_live_environments: self.max_live,
             events: self.events,
             dependencies,
+            providers,
         }
     }
 }

@@ -61,6 +61,7 @@ pub fn is_known_output(name: &str) -> bool {
         super::charts::NAMES.contains(&stem)
             || stem == super::charts::QUEUES
             || stem == super::charts::dependencies::NAME
+            || stem == super::charts::MANAGED
     };
     match base.rsplit_once('.') {
         Some((stem, "png" | "svg")) => chart(stem),

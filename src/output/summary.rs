@@ -75,6 +75,7 @@ pub const ROWS: &[Row] = &[
             .map_or("not drained".to_string(), |s| format!("{s:.0}"))
     }),
     ("cost (USD)", |f| format!("{:.4}", f.cost_usd.total)),
+    ("throttles: capacity", |f| f.throttles.capacity.to_string()),
 ];
 
 /// Rows shown only when the scenario has an API Gateway, after the throttle reasons.
@@ -83,10 +84,17 @@ pub const GATEWAY_ROWS: &[Row] = &[
     ("gateway timeouts (504)", |f| f.gateway_timeouts.to_string()),
 ];
 
-/// The rows of `s`'s table: [`ROWS`], with [`GATEWAY_ROWS`] after the throttle reasons when
-/// the scenario has an API Gateway (so a scenario without one prints what it always did).
+/// The rows of `s`'s table: [`ROWS`] (`throttles: capacity` only when the scenario has a
+/// Lambda Managed Instances capacity provider), with [`GATEWAY_ROWS`] after the throttle
+/// reasons when the scenario has an API Gateway (so a scenario without either prints what it
+/// always did).
 pub fn table_rows(s: &Summary) -> Vec<Row> {
-    let mut rows = ROWS.to_vec();
+    let managed = !s.capacity_providers.is_empty();
+    let mut rows: Vec<Row> = ROWS
+        .iter()
+        .copied()
+        .filter(|r| managed || r.0 != "throttles: capacity")
+        .collect();
     if s.gateway {
         let at = rows
             .iter()
@@ -141,17 +149,23 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                 }
             )];
             let base = w.provisioned.iter().find(|v| !v.simulated);
+            let managed = base.is_some_and(|b| b.lever == "managed_instances");
             for v in &w.provisioned {
                 // The lever is named only when it is not fixed provisioned concurrency, so
                 // the lines of functions without other levers read as before.
                 let label = match v.lever {
                     "provisioned" => format!("provisioned {:>4}", v.provisioned_concurrency),
                     "snapstart" => format!("snapstart {:>6}", if v.snapstart { "on" } else { "off" }),
+                    "managed_instances" => v.lever.to_string(),
                     other => format!("{other}, mean provisioned {:>4}", v.provisioned_concurrency),
                 };
+                let how = match (v.simulated, managed) {
+                    (false, _) => " (this run)",
+                    (true, false) => " (re-simulated, same seed)",
+                    (true, true) => " (default Lambda, re-simulated, same seed)",
+                };
                 lines.push(format!(
-                    "{}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}{}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
-                    label,
+                    "{label}: {:.4} USD ({} per million succeeded), succeeded {}, failed {}, throttles {} ({:.2} %; burst {}, account {}, reserved {}, rate {}{}), p99 {:.0} ms, {} cold starts, utilization {:.0} %{}",
                     v.cost_usd,
                     v.cost_per_million_succeeded_usd
                         .map_or("-".to_string(), |c| format!("{c:.2}")),
@@ -171,7 +185,7 @@ pub fn whatif_lines(whatif: &[(String, WhatIf)]) -> Vec<(String, Vec<String>)> {
                     v.latency_p99_ms,
                     v.cold_starts,
                     100.0 * v.utilization_mean,
-                    if v.simulated { " (re-simulated, same seed)" } else { " (this run)" }
+                    how
                 ));
                 if let (Some(b), true) = (base, v.simulated) {
                     lines.push(format!("  -> {}", crate::whatif::verdict(b, v)));

@@ -167,7 +167,34 @@ pub const CELLS: &[(&str, &str, &str, Cell)] = &[
     ("ThrottlesGateway", "count", "API Gateway's 429s (in its `4XXError`, not in Lambda's `Throttles`; part of this file's `Throttles`)", |w, r| {
         write!(w, "{}", r.throttles[ThrottleReason::Gateway])
     }),
+    // Lambda Managed Instances (throttle reason "capacity"; the other columns are written on
+    // rows of functions on a capacity provider, and on the account row when there is one).
+    // https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-scaling.html
+    ("ThrottlesCapacity", "count", "part of `Throttles`: Managed Instances, every environment's slots taken", |w, r| {
+        write!(w, "{}", r.throttles[ThrottleReason::Capacity])
+    }),
+    ("ManagedInstances", "count", "none: Managed Instances instances running or launching (Maximum; function rows: its capacity provider's)", |w, r| {
+        if_managed(w, r, r.managed_instances)
+    }),
+    ("ManagedExecutionEnvironments", "count", "none: Managed Instances execution environments serving (Maximum)", |w, r| {
+        if_managed(w, r, r.managed_environments)
+    }),
+    ("InFlightPerExecutionEnvironment", "count", "none: Managed Instances requests in flight per environment (time-weighted Average)", |w, r| {
+        if_managed(w, r, format_args!("{:.3}", r.managed_in_flight_per_environment))
+    }),
+    ("ExecutionEnvironmentVCPUUtilization", "ratio", "`ExecutionEnvironmentVCPUUtilization` (time-weighted Average; model: in flight x cpu_per_request / vCPUs)", |w, r| {
+        if_managed(w, r, format_args!("{:.4}", r.managed_vcpu_utilization))
+    }),
 ];
+
+/// Writes `v` on rows of Managed Instances functions (and the account row of a run with one).
+fn if_managed(w: &mut dyn Write, r: &BucketRow, v: impl std::fmt::Display) -> std::io::Result<()> {
+    if r.managed {
+        write!(w, "{v}")
+    } else {
+        Ok(())
+    }
+}
 
 /// Every column name of `timeseries.csv`, in file order.
 pub const COLUMNS: [&str; CELLS.len() + 2] = {

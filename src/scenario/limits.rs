@@ -158,6 +158,20 @@ pub const MAX_POOL_TIMEOUT: Micros = Micros::from_secs(900);
 /// none.
 pub const MAX_CHART_ROWS: u64 = 2_500_000;
 
+/// `capacity_providers.vcpus`: vCPUs of one EC2 instance (the largest types have 448).
+pub const MI_INSTANCE_VCPUS: IntRange = IntRange::new(1, 448);
+/// `capacity_providers.memory_gib`: memory of one EC2 instance, GiB.
+pub const MI_INSTANCE_MEMORY_GIB: IntRange = IntRange::new(1, 24_576);
+/// `capacity_providers.min_instances`: at least one, at most what MaxVCpuCount allows.
+pub const MI_MIN_INSTANCES: IntRange = IntRange::new(1, 15_000);
+/// `capacity_providers.max_vcpus`: MaxVCpuCount, 2 to 15,000
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_CapacityProviderScalingConfig.html>).
+pub const MI_MAX_VCPUS: IntRange = IntRange::new(2, 15_000);
+/// Longest instance launch, environment start or scaling interval of a capacity provider.
+pub const MI_MAX_DELAY: Micros = Micros::from_secs(3600);
+/// Largest `functions.cpu_per_request`, vCPU.
+pub const MI_MAX_CPU_PER_REQUEST: f64 = 64.0;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! filled in by [`Scenario::resolve`]; [`validate`] checks ranges and cross-field rules. The engine
 //! never sees this form: [`crate::model::Model::build`] turns it into index-based tables.
 
+pub mod capacity;
 pub mod dependencies;
 pub mod gateway;
 pub mod limits;
@@ -65,6 +66,9 @@ pub struct Scenario {
     /// (`uses`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<dependencies::Dependency>,
+    /// Lambda Managed Instances capacity providers (`[[capacity_providers]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<capacity::CapacityProvider>,
 }
 
 fn default_seed() -> u64 {
@@ -295,6 +299,26 @@ pub struct Function {
     /// handler's duration (default none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uses: Vec<String>,
+    /// Runs the function on Lambda Managed Instances: the name of a `[[capacity_providers]]`
+    /// entry (needs memory_mb >= 2048; no provisioned concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider: Option<String>,
+    /// PerExecutionEnvironmentMaxConcurrency: most concurrent requests per environment, at most
+    /// 64 per vCPU and 1600 (Managed Instances; default 16 per vCPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1600))]
+    pub max_concurrency_per_environment: Option<u32>,
+    /// ExecutionEnvironmentMemoryGiBPerVCpu, 2..8: an environment has memory_mb / 1024 / this
+    /// vCPUs (Managed Instances; default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 8))]
+    pub memory_gib_per_vcpu: Option<f64>,
+    /// vCPU one running request keeps busy; a request starting with n in flight on its
+    /// environment takes duration x max(1, n x this / vCPUs); 0 = no CPU sharing (Managed
+    /// Instances; default 0.0625).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 64))]
+    pub cpu_per_request: Option<f64>,
 }
 
 fn is_false(v: &bool) -> bool {
@@ -580,6 +604,7 @@ impl Scenario {
         a.scale_step = Some(step);
         a.scale_interval = Some(interval);
         a.scale_refill = Some(refill);
+        capacity::resolve(&mut self.functions);
         for f in &mut self.functions {
             if f.init.is_none() {
                 if let Some(p) = presets::runtime(&f.runtime) {

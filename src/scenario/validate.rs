@@ -372,6 +372,7 @@ pub fn validate(s: &Scenario) -> R {
         }
     }
     super::gateway::validate(s)?;
+    super::capacity::validate(s)?;
     if expected_requests > MAX_REQUESTS {
         return fail(
             k("traffic"),

@@ -37,6 +37,21 @@ impl BucketRow {
         self.async_event_age_ms = self.async_event_age_ms.max(other.async_event_age_ms);
         self.iterator_age_ms = self.iterator_age_ms.max(other.iterator_age_ms);
         self.queue_oldest_age_ms = self.queue_oldest_age_ms.max(other.queue_oldest_age_ms);
+        self.merge_managed(other);
+    }
+
+    /// Managed Instances levels of rows of several functions or buckets: the largest of each
+    /// (instances may be one provider's, counted once).
+    fn merge_managed(&mut self, o: &BucketRow) {
+        self.managed |= o.managed;
+        self.managed_instances = self.managed_instances.max(o.managed_instances);
+        self.managed_environments = self.managed_environments.max(o.managed_environments);
+        self.managed_in_flight_per_environment = self
+            .managed_in_flight_per_environment
+            .max(o.managed_in_flight_per_environment);
+        self.managed_vcpu_utilization = self
+            .managed_vcpu_utilization
+            .max(o.managed_vcpu_utilization);
     }
 
     /// Folds `row`, one function's row of the same bucket, into the account row `self`:
@@ -84,6 +99,7 @@ impl BucketRow {
         self.iterator_age_ms = self.iterator_age_ms.max(later.iterator_age_ms);
         self.queue_depth = self.queue_depth.max(later.queue_depth);
         self.queue_oldest_age_ms = self.queue_oldest_age_ms.max(later.queue_oldest_age_ms);
+        self.merge_managed(later);
     }
 }
 

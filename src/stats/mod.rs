@@ -281,6 +281,19 @@ pub struct BucketRow {
     /// At the bucket's end: age of the oldest SQS message in the queue or unprocessed stream
     /// record, ms.
     pub queue_oldest_age_ms: f64,
+    /// The row is of a function on Lambda Managed Instances (or, on the account row, some
+    /// function is): the `Managed*` columns are written only then.
+    pub managed: bool,
+    /// Managed Instances: most instances of the function's capacity provider running in the
+    /// bucket (account row: every provider's).
+    pub managed_instances: u32,
+    /// Managed Instances: most execution environments serving in the bucket.
+    pub managed_environments: u32,
+    /// Managed Instances: time-weighted mean of in-flight requests per environment.
+    pub managed_in_flight_per_environment: f64,
+    /// Managed Instances: time-weighted mean vCPU utilization of the environments, 0..1
+    /// (CloudWatch `ExecutionEnvironmentVCPUUtilization`).
+    pub managed_vcpu_utilization: f64,
 }
 
 impl BucketRow {

@@ -18,6 +18,8 @@ pub struct Throttles {
     pub rate: u64,
     /// The API Gateway in front had no token: the request never reached Lambda.
     pub gateway: u64,
+    /// Lambda Managed Instances: every environment's slots taken.
+    pub capacity: u64,
 }
 
 /// Mean and percentiles of a distribution, ms.
@@ -84,10 +86,31 @@ pub struct Cost {
     /// SnapStart snapshot cache and restores (Python, .NET; omitted when 0).
     #[serde(skip_serializing_if = "is_zero_usd")]
     pub snapstart: f64,
+    /// Lambda Managed Instances: the function's share of its capacity provider's EC2
+    /// instance-hours and management fee (absent for other functions).
+    #[serde(skip_serializing_if = "is_zero_usd")]
+    pub managed_instances: f64,
 }
 
 fn is_zero_usd(v: &f64) -> bool {
     *v == 0.0
+}
+
+/// One Lambda Managed Instances capacity provider over the summary window.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ProviderSummary {
+    /// The provider's name.
+    pub name: String,
+    /// Time-weighted mean of instances running or launching.
+    pub instances_mean: f64,
+    /// Most instances at once.
+    pub instances_peak: u32,
+    /// Instance-hours billed.
+    pub instance_hours: f64,
+    /// EC2 on-demand price of those instance-hours, USD.
+    pub ec2_usd: f64,
+    /// Compute management fee on them, USD.
+    pub management_fee_usd: f64,
 }
 
 /// Totals of one function, or of the account.
@@ -178,6 +201,9 @@ pub struct Summary {
         serialize_with = "dependencies_as_map"
     )]
     pub dependencies: Vec<(String, super::DependencySummary)>,
+    /// Lambda Managed Instances capacity providers (absent without any).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<ProviderSummary>,
 }
 
 fn dependencies_as_map<S: Serializer>(

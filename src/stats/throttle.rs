@@ -17,16 +17,20 @@ pub enum ThrottleReason {
     /// The API Gateway in front of the traffic had no token (its rate and burst), so the
     /// request never reached Lambda.
     Gateway = 4,
+    /// Lambda Managed Instances: every slot of every execution environment is taken and
+    /// capacity has not caught up.
+    Capacity = 5,
 }
 
 impl ThrottleReason {
     /// Every reason, in the order of their counter indices.
-    pub const ALL: [ThrottleReason; 5] = [
+    pub const ALL: [ThrottleReason; 6] = [
         ThrottleReason::Burst,
         ThrottleReason::Account,
         ThrottleReason::Reserved,
         ThrottleReason::Rate,
         ThrottleReason::Gateway,
+        ThrottleReason::Capacity,
     ];
     /// The reason's name as written in outputs.
     pub fn name(self) -> &'static str {
@@ -36,6 +40,7 @@ impl ThrottleReason {
             ThrottleReason::Reserved => "reserved",
             ThrottleReason::Rate => "rate",
             ThrottleReason::Gateway => "gateway",
+            ThrottleReason::Capacity => "capacity",
         }
     }
 }
@@ -53,7 +58,9 @@ impl ThrottleCounts {
     }
     /// (reason, count) in the order of [`ThrottleReason::ALL`].
     pub fn iter(&self) -> impl Iterator<Item = (ThrottleReason, u64)> + '_ {
-        ThrottleReason::ALL.into_iter().zip(self.0)
+        ThrottleReason::ALL
+            .into_iter()
+            .map(|r| (r, self.0[r as usize]))
     }
     /// Throttles of every reason together.
     pub fn total(&self) -> u64 {

@@ -23,7 +23,8 @@ pub fn assert_conserved(name: &str, f: &FunctionSummary) {
             + f.throttles.account
             + f.throttles.reserved
             + f.throttles.rate
-            + f.throttles.gateway,
+            + f.throttles.gateway
+            + f.throttles.capacity,
         "{name}: throttle reasons"
     );
     assert!(

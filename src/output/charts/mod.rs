@@ -27,6 +27,7 @@ mod concurrency;
 pub mod dependencies;
 pub mod environments;
 mod latency;
+pub mod managed;
 mod queues;
 mod throttles;
 pub(crate) mod toolkit;
@@ -39,6 +40,8 @@ pub const SIZE: (u32, u32) = (1600, 900);
 pub const NAMES: [&str; 4] = ["throttles", "latency", "concurrency", "cold_starts"];
 /// The extra chart of scenarios with async, SQS or stream traffic.
 pub const QUEUES: &str = "queues";
+/// The extra chart of scenarios with a Lambda Managed Instances capacity provider.
+pub const MANAGED: &str = "managed";
 /// Most points drawn per series (about one per two pixels of plot width).
 pub const MAX_DRAWN: usize = 800;
 /// Functions drawn individually; beyond this the rest is folded into "other".
@@ -177,6 +180,8 @@ pub struct ChartData {
     /// concurrency changes during the run (schedules, auto scaling); drawn as a stepped area
     /// instead of a level (`provisioned` leaves them out).
     pub provisioned_over_time: Vec<(String, RGBColor, Points)>,
+    /// Some function runs on Lambda Managed Instances: the managed chart is drawn.
+    pub managed: bool,
 }
 
 /// Merges every `group` consecutive rows into one (counts add, maxima and percentiles take
@@ -362,6 +367,7 @@ impl ChartData {
                 .sources
                 .iter()
                 .any(|s| s.invocation != Invocation::Sync),
+            managed: model.capacity.any(),
         }
     }
 
@@ -370,6 +376,9 @@ impl ChartData {
         let mut v = NAMES.to_vec();
         if self.queues {
             v.push(QUEUES);
+        }
+        if self.managed {
+            v.push(MANAGED);
         }
         v
     }
@@ -473,6 +482,7 @@ fn draw<DB: DrawingBackend>(
         "concurrency" => concurrency::draw(d, root),
         "cold_starts" => cold_starts::draw(d, root),
         "queues" => queues::draw(d, root),
+        "managed" => managed::draw(d, root),
         other => Err(format!("unknown chart {other}")),
     }
 }

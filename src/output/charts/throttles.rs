@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// The stacked layers, bottom first: each layer's top is the sum of it and those below.
-const LAYERS: [Series; 7] = [
+const LAYERS: [Series; 8] = [
     Series::Succeeded,
     Series::Errors,
     Series::Throttled(ThrottleReason::Burst),
@@ -21,6 +21,7 @@ const LAYERS: [Series; 7] = [
     Series::Throttled(ThrottleReason::Reserved),
     Series::Throttled(ThrottleReason::Rate),
     Series::Throttled(ThrottleReason::Gateway),
+    Series::Throttled(ThrottleReason::Capacity),
 ];
 
 /// The count of one layer in a row.
@@ -41,7 +42,7 @@ pub struct LoadPanel {
     /// What the panel's invocations count.
     pub counted: Counted,
     /// Tops of the stacked layers, bottom first: succeeded, errors and timeouts, throttled by
-    /// burst, account, reserved, rate and the API Gateway.
+    /// burst, account, reserved, rate, the API Gateway and capacity (Managed Instances).
     pub stacks: [Points; 7],
     /// New requests per second (messages or records for SQS and streams).
     pub offered: Points,

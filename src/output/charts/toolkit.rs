@@ -40,7 +40,7 @@ pub(crate) enum Series {
 }
 
 /// The one table of series labels and colours: (series, legend label, colour).
-pub(crate) const SERIES: [(Series, &str, RGBColor); 12] = [
+pub(crate) const SERIES: [(Series, &str, RGBColor); 13] = [
     (
         Series::Succeeded,
         "invocations: succeeded",
@@ -84,6 +84,11 @@ pub(crate) const SERIES: [(Series, &str, RGBColor); 12] = [
         Series::Throttled(ThrottleReason::Gateway),
         "throttled: API Gateway",
         RGBColor(227, 119, 194),
+    ),
+    (
+        Series::Throttled(ThrottleReason::Capacity),
+        "throttled: capacity (Managed Instances)",
+        RGBColor(23, 190, 207),
     ),
 ];
 
