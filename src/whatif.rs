@@ -462,6 +462,7 @@ load = { kind = "steps", steps = [{ at = "0s", rps = 40 }, { at = "1m", rps = 12
             throttles: Throttles::default(),
             throttle_ratio: ratio,
             cost_per_million_succeeded_usd: None,
+            lever: "provisioned",
         };
         // 66.54 -> 77.91 is +17 %; 540224 -> 711915 is +32 %.
         let got = verdict(
