@@ -195,7 +195,8 @@ fn outputs_have_the_spec_names() {
     std::fs::write(&path, GOOD).unwrap();
     let files = run_to(&dir.path().join("o"), &path, &[]);
     let csv = String::from_utf8(files[1].1.clone()).unwrap();
-    assert!(csv.starts_with("time_s,function,Invocations,Errors,Throttles,Duration,ConcurrentExecutions,UnreservedConcurrentExecutions,ClaimedAccountConcurrency,ProvisionedConcurrentExecutions,ProvisionedConcurrencyInvocations,ProvisionedConcurrencySpilloverInvocations,ProvisionedConcurrencyUtilization,AsyncEventsReceived,AsyncEventAge,AsyncEventsDropped,DeadLetterErrors,IteratorAge,Arrivals,Retries,ThrottlesBurst,ThrottlesAccount,ThrottlesReserved,ThrottlesRate,ColdStarts,ConcurrentExecutionsMean,ProvisionedConcurrencyUtilizationMean,ScalingTokensAvailable,LatencyP50Ms,LatencyP99Ms,DeadLetters,Dropped,QueueDepth,QueueOldestAgeMs,AsyncEventAgeMs,IteratorAgeMs,ProvisionedConcurrencyConfigured\n"));
+    assert!(csv.starts_with("time_s,function,Invocations,Errors,Throttles,Duration,ConcurrentExecutions,UnreservedConcurrentExecutions,ClaimedAccountConcurrency,ProvisionedConcurrentExecutions,ProvisionedConcurrencyInvocations,ProvisionedConcurrencySpilloverInvocations,ProvisionedConcurrencyUtilization,AsyncEventsReceived,AsyncEventAge,AsyncEventsDropped,DeadLetterErrors,IteratorAge,Arrivals,Retries,ThrottlesBurst,ThrottlesAccount,ThrottlesReserved,ThrottlesRate,ColdStarts,ConcurrentExecutionsMean,ProvisionedConcurrencyUtilizationMean,ScalingTokensAvailable,LatencyP50Ms,LatencyP99Ms,DeadLetters,Dropped,QueueDepth,QueueOldestAgeMs,AsyncEventAgeMs,IteratorAgeMs,ProvisionedConcurrencyConfigured,ThrottlesGateway,ThrottlesCapacity,ManagedInstances,ManagedExecutionEnvironments,InFlightPerExecutionEnvironment,ExecutionEnvironmentVCPUUtilization
+"));
     // 30 one-second buckets x (1 function + account row) + header.
     assert_eq!(csv.lines().count(), 61);
     let v: serde_json::Value = serde_json::from_slice(&files[0].1).unwrap();
