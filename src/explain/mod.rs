@@ -225,6 +225,8 @@ impl Narrator {
                 width.0 / model.bucket.0.max(1)
             );
         }
+        // Downstream limits first: they are outside Lambda, and the functions' stories follow.
+        text.push_str(&dependencies::narrate(model, &deps, summary));
         let budget = (LINE_BUDGET / selected.len()).clamp(3, FUNCTION_BUDGET);
         for &f in &selected {
             let fm = &model.functions[f];
@@ -271,7 +273,6 @@ impl Narrator {
             let fs = summary.function(&fm.name).cloned().unwrap_or_default();
             let _ = write!(text, "{}", totals(model, f, &mine, &fs, whole_run));
         }
-        text.push_str(&dependencies::narrate(model, &deps, summary));
         text
     }
 }
