@@ -315,8 +315,9 @@ pub mod managed {
         pub vcpus: u32,
         /// Memory, GiB.
         pub memory_gib: u32,
-        /// us-east-1 Linux on-demand price per hour, USD
-        /// (<https://aws.amazon.com/ec2/pricing/on-demand/>).
+        /// us-east-1 Linux on-demand list price per hour, USD, as published in 2025-2026
+        /// (<https://aws.amazon.com/ec2/pricing/on-demand/>; prices change and differ by
+        /// Region: set `instance_price_per_hour` for yours).
         pub price_per_hour: f64,
         /// arm64 (Graviton) or x86_64.
         pub arm64: bool,
@@ -357,7 +358,7 @@ pub mod managed {
             name: "c7g.xlarge",
             vcpus: 4,
             memory_gib: 8,
-            price_per_hour: 0.1445,
+            price_per_hour: 0.145,
             arm64: true,
         },
         InstanceType {

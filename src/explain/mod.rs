@@ -60,15 +60,19 @@ pub struct ExplainOptions {
 const LINE_BUDGET: usize = 24;
 const FUNCTION_BUDGET: usize = 12;
 
-/// Plain-words reasons, in the order of `BucketRow::throttles` (burst, account, reserved, rate).
-const REASONS: [&str; 5] = ["burst", "account", "reserved", "rate", "gateway"];
-const SHORT_REASONS: [&str; 5] = [
+/// Plain-words reasons, in the order of `ThrottleReason::ALL`.
+const REASONS: [&str; 6] = [
+    "burst", "account", "reserved", "rate", "gateway", "capacity",
+];
+const SHORT_REASONS: [&str; 6] = [
     "no scaling tokens left",
     "account limit reached",
     "reservation reached",
     "rate limit",
     "API Gateway throttle",
+    "Managed Instances slots full",
 ];
+const _: () = assert!(REASONS.len() == crate::stats::ThrottleReason::ALL.len());
 
 /// Most rows kept per function: beyond it, neighbouring buckets are joined in pairs, so memory
 /// stays bounded whatever the simulated time (a 90-day run of 1 s buckets has 7.8 million).

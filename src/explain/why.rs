@@ -317,6 +317,7 @@ pub(super) fn backlog_why(
                 1 => "the account limit".to_string(),
                 2 => format!("reserved concurrency {}", fm_reserved(model, f)),
                 4 => "the API Gateway's throttle".to_string(),
+                5 => "the Managed Instances capacity".to_string(),
                 _ => "the rate limit".to_string(),
             }
         } else {

@@ -62,6 +62,7 @@ pub fn reason_text(model: &Model, f: usize, k: usize) -> String {
             None => "reserved concurrency reached".into(),
         },
         4 => gateway_text(model, f),
+        5 => "every slot of the function's Managed Instances environments taken while its capacity provider scales (traffic grew faster than it can follow)".into(),
         _ => format!(
             "rate limit: {} invocations per second ({} x account limit)",
             a.rps_limit(),

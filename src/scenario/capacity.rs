@@ -405,6 +405,22 @@ pub fn validate(s: &Scenario) -> R {
         }
         // Provisioned concurrency pre-warms on-demand environments; a Managed Instances
         // function has none (its environments are always started by the capacity provider).
+        if f.provisioned_varies() {
+            return fail(
+                fk(if f.provisioned_autoscaling.is_some() {
+                    "provisioned_autoscaling"
+                } else {
+                    "provisioned_schedule"
+                }),
+                "does not apply to a function on a capacity provider (Managed Instances keep their environments started)",
+            );
+        }
+        if f.snapstart {
+            return fail(
+                fk("snapstart"),
+                "does not apply to a function on a capacity provider (Managed Instances have no cold start to restore)",
+            );
+        }
         if f.provisioned_concurrency > 0 {
             return fail(
                 fk("provisioned_concurrency"),

@@ -52,12 +52,17 @@ pub fn validate(f: &Function, fk: &dyn Fn(&str) -> KeyPath) -> Result<(), (KeyPa
             ));
         }
     }
-    if f.snapstart && f.provisioned_concurrency > 0 {
+    if f.snapstart && (f.provisioned_concurrency > 0 || f.provisioned_varies()) {
         return Err((
             fk("snapstart"),
             format!(
-                "SnapStart does not support provisioned concurrency (provisioned_concurrency = {}): use one or the other",
-                f.provisioned_concurrency
+                "SnapStart does not support provisioned concurrency (provisioned_concurrency = {}{}): use one or the other",
+                f.provisioned_concurrency,
+                if f.provisioned_varies() {
+                    ", with a provisioned_schedule or provisioned_autoscaling"
+                } else {
+                    ""
+                }
             ),
         ));
     }
