@@ -341,6 +341,9 @@ fn arrivals_and_retries_add_up_to_the_summary() {
                 s.to_str().unwrap(),
                 "--no-charts",
                 "--no-whatif",
+                // The narration tells the whole run; the summary leaves out the warmup.
+                "--set",
+                "warmup=0s",
                 "--out",
             ])
             .arg(&out)

@@ -190,6 +190,25 @@ pub(super) fn demand_line(
         }
         None => needed(rate),
     };
+    // Lambda Managed Instances: no per-function concurrency limit applies; the capacity
+    // provider's environments are the limit, and they follow utilization, not arrivals.
+    if let Some(mf) = model.capacity.functions.get(f).and_then(Option::as_ref) {
+        let p = &model.capacity.providers[mf.provider];
+        let _ = write!(
+            line,
+            ". Limit: the environments of capacity provider {} ({} requests each; at most {} instances of {} vCPUs), which scale on utilization against a target of {:.0} %, not on arrivals",
+            p.name,
+            mf.max_concurrency,
+            p.max_instances,
+            p.vcpus,
+            100.0 * p.target
+        );
+        if throttles[ThrottleReason::Capacity] > 0 {
+            line.push_str(": capacity lags when traffic grows faster than it scales");
+        }
+        line.push('.');
+        return line;
+    }
     let served = match batch {
         Some(b) => cap.value as f64 / mean.max(1e-9) * b as f64,
         None => cap.value as f64 / mean.max(1e-9),

@@ -358,8 +358,9 @@ pub(super) fn totals(
         let th = &s.throttles;
         let _ = writeln!(
             t,
-            "  Totals: {} requests, {} attempts ({} retries), {} invocations, {} succeeded, {} failed; {} throttled (burst {}, account {}, reserved {}, rate {});",
-            s.requests, s.attempts, s.retries, s.invocations, s.succeeded, s.failed, th.total, th.burst, th.account, th.reserved, th.rate
+            "  Totals: {} requests, {} attempts ({} retries), {} invocations, {} succeeded, {} failed; {} throttled (burst {}, account {}, reserved {}, rate {}{});",
+            s.requests, s.attempts, s.retries, s.invocations, s.succeeded, s.failed, th.total, th.burst, th.account, th.reserved, th.rate,
+            other_reasons(th.gateway, th.capacity)
         );
         let mut line = format!(
             "  {} cold starts{} ({:.2} % of invocations), peak concurrency {}, mean {:.1}; latency p50 {:.0} ms, p99 {:.0} ms; cost ${:.4}",
@@ -397,7 +398,7 @@ pub(super) fn totals(
         let th = &sum.throttles;
         let _ = writeln!(
             t,
-            "  Window totals: {} attempts, {} invocations; {} throttled (burst {}, account {}, reserved {}, rate {}); {} cold starts; peak concurrency {}.",
+            "  Window totals: {} attempts, {} invocations; {} throttled (burst {}, account {}, reserved {}, rate {}{}); {} cold starts; peak concurrency {}.",
             sum.invocations + sum.throttles_total(),
             sum.invocations,
             sum.throttles_total(),
@@ -405,9 +406,23 @@ pub(super) fn totals(
             th[ThrottleReason::Account],
             th[ThrottleReason::Reserved],
             th[ThrottleReason::Rate],
+            other_reasons(th[ThrottleReason::Gateway], th[ThrottleReason::Capacity]),
             sum.cold_starts,
             peak
         );
+    }
+    t
+}
+
+/// The throttle reasons outside Lambda's own limits, named only when they happened (so the
+/// totals of a run without them read as they always did).
+fn other_reasons(gateway: u64, capacity: u64) -> String {
+    let mut t = String::new();
+    if gateway > 0 {
+        let _ = write!(t, ", gateway {gateway}");
+    }
+    if capacity > 0 {
+        let _ = write!(t, ", capacity {capacity}");
     }
     t
 }

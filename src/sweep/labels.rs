@@ -85,6 +85,11 @@ const METRICS: &[(&str, &str, &str)] = &[
     ),
     ("throttles.gateway", "API Gateway throttles", "attempts"),
     ("gateway_timeouts", "API Gateway timeouts (504)", "attempts"),
+    (
+        "throttles.capacity",
+        "Managed Instances capacity throttles",
+        "attempts",
+    ),
 ];
 
 /// (last key segments of a parameter, words, unit).

@@ -43,7 +43,7 @@ pub struct LoadPanel {
     pub counted: Counted,
     /// Tops of the stacked layers, bottom first: succeeded, errors and timeouts, throttled by
     /// burst, account, reserved, rate, the API Gateway and capacity (Managed Instances).
-    pub stacks: [Points; 7],
+    pub stacks: [Points; LAYERS.len()],
     /// New requests per second (messages or records for SQS and streams).
     pub offered: Points,
     /// Retries per second (in the unit of invocations: SQS and stream retries are batches).
@@ -80,7 +80,7 @@ impl ChartData {
 
     /// Whether each layer of [`LAYERS`] has any count in the first panel (the account, or the
     /// only function): layers without one are neither drawn nor listed.
-    fn layers_present(&self) -> [bool; 7] {
+    fn layers_present(&self) -> [bool; LAYERS.len()] {
         let panels = self.panels();
         std::array::from_fn(|k| {
             panels
