@@ -275,7 +275,7 @@ fn the_platform_refuses_what_the_scenario_refuses() {
     ];
     for (text, key) in cases {
         let p = write(dir.path(), "bad.toml", &text);
-        let e = load_model(&p, &[], None).err().expect("refused");
+        let e = load_model(&p, &[], None).expect_err("refused");
         let msg = e.to_string();
         assert!(msg.contains(key), "{msg} should name {key}");
         assert!(msg.contains("bad.toml"), "{msg} should name the file");

@@ -192,7 +192,7 @@ impl Staging {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let is_file = e.file_type().is_ok_and(|f| f.is_file());
                 let known_dir = name == KNOWN_DIR && self.tmp.join(KNOWN_DIR).is_dir();
-                if !(is_file && is_known_output(&name)) && !known_dir {
+                if !(known_dir || is_file && is_known_output(&name)) {
                     let to = self.tmp.join(e.file_name());
                     std::fs::rename(e.path(), &to)
                         .map_err(|err| io_err("cannot move", &e.path(), err))?;

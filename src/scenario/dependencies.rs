@@ -169,7 +169,7 @@ pub fn validate(s: &Scenario) -> R {
             if f.uses[..j].contains(name) {
                 return Err((key(), format!("{name:?} is listed twice")));
             }
-            waits = waits + s.dependencies[d].pool_timeout.unwrap_or(Micros::ZERO);
+            waits += s.dependencies[d].pool_timeout.unwrap_or(Micros::ZERO);
         }
         if waits >= f.timeout {
             return Err((
