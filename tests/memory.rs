@@ -94,7 +94,9 @@ fn an_async_backlog_behind_reserved_concurrency_0_needs_no_memory_per_event() {
 fn many_functions(n: usize, duration: &str, bucket: &str) -> String {
     let mut t = format!("name = \"many\"\nduration = \"{duration}\"\nbucket = \"{bucket}\"\n");
     for i in 0..n {
-        t.push_str(&format!("[[functions]]\nname = \"f{i}\"\n"));
+        t.push_str(&format!(
+            "[[functions]]\nname = \"f{i}\"\nduration = \"100ms\"\n"
+        ));
     }
     t
 }

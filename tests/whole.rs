@@ -208,5 +208,6 @@ fn compare_swaps_its_outputs_in_whole_and_refuses_a_second_writer() {
     let o = compare();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(names(&out), ["compare.csv", "notes.txt", "report.html"]);
-    assert_eq!(names(d.path()), ["cmp", "orders.toml"]);
+    // Beside the output folder: only what `import` wrote (the scenario and its trace).
+    assert_eq!(names(d.path()), ["cmp", "orders-trace.csv", "orders.toml"]);
 }

@@ -310,13 +310,21 @@ fn old_path(tmp: &Path) -> PathBuf {
 /// Deletes the known outputs (and temporary files) in `dir`, then `dir` if it is empty. Anything
 /// else stays.
 fn remove_outputs(dir: &Path) {
+    remove_outputs_in(dir, false);
+}
+
+/// [`remove_outputs`]; in the sweep's chart folder ([`KNOWN_DIR`]) every PNG and SVG file (and
+/// its temporary file) is an output.
+fn remove_outputs_in(dir: &Path, chart_dir: bool) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|f| f.is_file()) && is_known_output(&n) {
+            let base = temp_base(&n).unwrap_or(&n);
+            let chart = chart_dir && (base.ends_with(".png") || base.ends_with(".svg"));
+            if e.file_type().is_ok_and(|f| f.is_file()) && (chart || is_known_output(&n)) {
                 let _ = std::fs::remove_file(e.path());
-            } else if n == KNOWN_DIR && e.file_type().is_ok_and(|f| f.is_dir()) {
-                remove_outputs(&e.path());
+            } else if !chart_dir && n == KNOWN_DIR && e.file_type().is_ok_and(|f| f.is_dir()) {
+                remove_outputs_in(&e.path(), true);
             }
         }
     }
