@@ -262,3 +262,67 @@ load = {{ kind = "constant", rps = 10 }}
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
+
+/// The what-ifs of an auto-scaled function compare it with fixed settings for the same
+/// traffic: each fixed variant equals a separate run of the scenario with that fixed
+/// provisioned concurrency and no auto scaling (same seed), and this run is named "autoscaling".
+#[test]
+fn autoscaling_what_ifs_equal_separate_fixed_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let text = |prov: &str| {
+        format!(
+            "name = \"w\"\nduration = \"20m\"\nbucket = \"10s\"\nseed = 3\n[account]\nconcurrency_limit = 1000\n\
+             [[functions]]\nname = \"api\"\nduration = \"150ms\"\ninit = \"1s\"\n{prov}\n\
+             [[traffic]]\nfunction = \"api\"\nload = {{ kind = \"steps\", steps = [{{ at = \"0s\", rps = 20 }}, {{ at = \"5m\", rps = 200 }}] }}\n"
+        )
+    };
+    let run = |name: &str, toml: String| -> serde_json::Value {
+        let p = write(d.path(), &format!("{name}.toml"), &toml);
+        let out = d.path().join(name);
+        Command::cargo_bin("lambdasim")
+            .unwrap()
+            .args(["run", "--no-charts", "--quiet", "--out"])
+            .arg(&out)
+            .arg(&p)
+            .assert()
+            .success();
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let auto = run(
+        "auto",
+        text("provisioned_concurrency = 5\nprovisioned_autoscaling = { target = 0.7, min = 5, max = 100 }"),
+    );
+    let variants = auto["functions"]["api"]["cost_whatif"]["provisioned"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let this: Vec<_> = variants
+        .iter()
+        .filter(|v| v["simulated"] == false)
+        .collect();
+    assert_eq!(this.len(), 1);
+    assert_eq!(this[0]["lever"], "autoscaling");
+    let fixed: Vec<_> = variants.iter().filter(|v| v["simulated"] == true).collect();
+    assert!(
+        fixed.iter().any(|v| v["provisioned_concurrency"] == 0),
+        "{variants:?}"
+    );
+    for v in fixed {
+        assert_eq!(v["lever"], "provisioned");
+        let n = v["provisioned_concurrency"].as_u64().unwrap();
+        let s = run(
+            &format!("fixed{n}"),
+            text(&format!("provisioned_concurrency = {n}")),
+        );
+        let f = &s["functions"]["api"];
+        for key in ["succeeded", "failed", "cold_starts"] {
+            assert_eq!(v[key], f[key], "{key} at provisioned {n}");
+        }
+        let cost = f["cost_usd"]["total"].as_f64().unwrap();
+        let got = v["cost_usd"].as_f64().unwrap();
+        assert!(
+            (got - cost).abs() <= 1e-9 * cost.max(1.0),
+            "cost at {n}: {got} vs {cost}"
+        );
+    }
+}
